@@ -1,0 +1,924 @@
+#!/usr/bin/env python3
+"""Local AWS for meetctl's tests and demo: moto, seeded with the base
+infrastructure Terraform would create, plus a small control-plane shim for
+what moto does not do by itself.
+
+    python harness/local_aws.py serve [--ready-file PATH] [--port 0]
+        [--project jitsi-video-platform] [--region us-east-1]
+        [--domain meet.example.test] [--no-base] [--shim-interval 0.1]
+        [--task-start-delay 0]
+
+See harness/README.md for the ready-file schema and what the shim models.
+
+The shim talks to moto over HTTP with boto3 like any client. What the AWS API
+cannot express is done on moto's in-process models instead (moto runs in this
+process, see `MotoInternals`): holding a task in PENDING, moving a task's
+private IP into its subnet, listing all of a task's containers with timestamps,
+deleting a stopped task's ENI, and making a service's running/pending counts
+match its tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import ipaddress
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import boto3
+from botocore.config import Config
+
+log = logging.getLogger("local_aws")
+
+ACCOUNT_ID = "123456789012"  # moto's default account
+JITSI_TAG = "stable-10314"
+VPC_CIDR = "10.42.0.0/16"
+SUBNET_CIDRS = ("10.42.1.0/24", "10.42.2.0/24")
+SUBNET_AZ_SUFFIXES = ("a", "b")
+JVB_UDP_PORT = 10000
+# With progression "manual", moto moves a task one state further every `times`
+# DescribeTasks calls (RUNNING -> DEACTIVATING -> ... -> STOPPED). A count no
+# client reaches keeps tasks where the shim puts them.
+MANUAL_TRANSITION_TIMES = 1_000_000_000
+SERVICE_GROUP_PREFIX = "service:"
+SHIM_STARTED_BY = "ecs-svc/shim"
+NLB_ENI_DESCRIPTION_PREFIX = "ELB net/"
+
+
+# --------------------------------------------------------------------------
+# moto server
+
+
+def ensure_port_free(port: int) -> None:
+    """ThreadedMotoServer.start() waits forever when its bind fails, so a
+    taken port is detected here first, with a message instead of a hang."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as err:
+            raise SystemExit(f"local_aws: port {port} on 127.0.0.1 is not free: {err}")
+
+
+def start_moto(port: int):
+    from moto.server import ThreadedMotoServer
+
+    if port != 0:
+        ensure_port_free(port)
+    # Port 0 goes to the server as is: the OS picks a free port at bind time,
+    # so there is no window between choosing and binding it.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    return server, f"http://{host}:{bound_port}"
+
+
+def moto_api_post(endpoint: str, path: str, body: dict | None = None) -> None:
+    data = json.dumps(body).encode() if body is not None else b""
+    request = urllib.request.Request(
+        endpoint + path, data=data, method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+def configure_moto(endpoint: str) -> None:
+    # Repeatable ids across runs (ARNs, resource ids, random IPs).
+    moto_api_post(endpoint, "/moto-api/seed?a=42")
+    # Default progression for ecs::task is "immediate": every read of a task's
+    # status jumps it to STOPPED. "manual" keeps it where the shim puts it.
+    moto_api_post(endpoint, "/moto-api/state-manager/set-transition", {
+        "model_name": "ecs::task",
+        "transition": {"progression": "manual", "times": MANUAL_TRANSITION_TIMES},
+    })
+
+
+def make_clients(endpoint: str, region: str) -> "Clients":
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=region,
+    )
+    config = Config(
+        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=2,
+        read_timeout=15,
+    )
+
+    def client(name: str):
+        return session.client(name, endpoint_url=endpoint, config=config)
+
+    return Clients(
+        ec2=client("ec2"), ecs=client("ecs"), elbv2=client("elbv2"),
+        route53=client("route53"), acm=client("acm"),
+    )
+
+
+@dataclass
+class Clients:
+    ec2: Any
+    ecs: Any
+    elbv2: Any
+    route53: Any
+    acm: Any
+
+
+# --------------------------------------------------------------------------
+# Base infrastructure (what infra/ Terraform creates and keeps while idle)
+
+
+def project_tags(project: str, name: str) -> list[dict[str, str]]:
+    return [{"Key": "Project", "Value": project}, {"Key": "Name", "Value": name}]
+
+
+def ec2_tag_spec(resource_type: str, project: str, name: str) -> list[dict]:
+    return [{"ResourceType": resource_type, "Tags": project_tags(project, name)}]
+
+
+def ecs_tags(project: str, name: str) -> list[dict[str, str]]:
+    return [{"key": t["Key"], "value": t["Value"]} for t in project_tags(project, name)]
+
+
+def create_network(ec2, project: str, region: str) -> dict:
+    vpc_id = ec2.create_vpc(
+        CidrBlock=VPC_CIDR, TagSpecifications=ec2_tag_spec("vpc", project, f"{project}-vpc"),
+    )["Vpc"]["VpcId"]
+    # moto's RunTask crashes on the missing private DNS name without these,
+    # and real ECS wants them too.
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsSupport={"Value": True})
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
+
+    igw_id = ec2.create_internet_gateway(
+        TagSpecifications=ec2_tag_spec("internet-gateway", project, f"{project}-igw"),
+    )["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw_id, VpcId=vpc_id)
+
+    route_table_id = ec2.create_route_table(
+        VpcId=vpc_id, TagSpecifications=ec2_tag_spec("route-table", project, f"{project}-public"),
+    )["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw_id)
+
+    subnet_ids = []
+    for cidr, az_suffix in zip(SUBNET_CIDRS, SUBNET_AZ_SUFFIXES):
+        az = f"{region}{az_suffix}"
+        subnet_id = ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az,
+            TagSpecifications=ec2_tag_spec("subnet", project, f"{project}-public-{az}"),
+        )["Subnet"]["SubnetId"]
+        ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
+        ec2.associate_route_table(RouteTableId=route_table_id, SubnetId=subnet_id)
+        subnet_ids.append(subnet_id)
+
+    return {"vpc_id": vpc_id, "vpc_cidr": VPC_CIDR, "subnet_ids": subnet_ids}
+
+
+def create_task_security_group(ec2, project: str, vpc_id: str) -> str:
+    name = f"{project}-task"
+    group_id = ec2.create_security_group(
+        GroupName=name, Description="Jitsi Meet task: media from anywhere, HTTP from the NLB",
+        VpcId=vpc_id, TagSpecifications=ec2_tag_spec("security-group", project, name),
+    )["GroupId"]
+    anywhere = [{"CidrIp": "0.0.0.0/0"}]
+    # 80 and 8080 only from inside the VPC: NLB health checks and
+    # TLS-terminated traffic arrive from the NLB's private addresses.
+    vpc_only = [{"CidrIp": VPC_CIDR}]
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "udp", "FromPort": JVB_UDP_PORT, "ToPort": JVB_UDP_PORT, "IpRanges": anywhere},
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": vpc_only},
+        {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": vpc_only},
+    ])
+    return group_id
+
+
+def jitsi_container(name: str, memory_reservation: int, **extra: Any) -> dict:
+    # Every container needs a container-level memoryReservation (or memory):
+    # without it moto's RunTask answers HTTP 500.
+    return {
+        "name": name,
+        "image": f"jitsi/{name}:{JITSI_TAG}",
+        "essential": True,
+        "memoryReservation": memory_reservation,
+        **extra,
+    }
+
+
+def task_container_definitions(project: str, region: str) -> list[dict]:
+    advertise_ips_parameter = (
+        f"arn:aws:ssm:{region}:{ACCOUNT_ID}:parameter/{project}/jvb_advertise_ips"
+    )
+    return [
+        jitsi_container("web", 512, portMappings=[
+            {"containerPort": 80, "protocol": "tcp", "name": "web"},
+        ]),
+        jitsi_container("prosody", 512),
+        jitsi_container("jicofo", 768),
+        jitsi_container(
+            "jvb", 1536,
+            portMappings=[
+                {"containerPort": JVB_UDP_PORT, "protocol": "udp", "name": "jvb-udp"},
+                {"containerPort": 8080, "protocol": "tcp", "name": "jvb-health"},
+            ],
+            environment=[{"name": "JVB_PORT", "value": str(JVB_UDP_PORT)}],
+            secrets=[{"name": "JVB_ADVERTISE_IPS", "valueFrom": advertise_ips_parameter}],
+        ),
+    ]
+
+
+def register_task_definition(ecs, project: str, region: str) -> str:
+    return ecs.register_task_definition(
+        family=project,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="2048",
+        memory="4096",
+        runtimePlatform={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+        containerDefinitions=task_container_definitions(project, region),
+        tags=ecs_tags(project, project),
+    )["taskDefinition"]["taskDefinitionArn"]
+
+
+def create_ecs(ecs, project: str, region: str, subnet_ids: list[str], security_group_id: str) -> dict:
+    cluster = f"{project}-cluster"
+    service = f"{project}-service"
+    ecs.create_cluster(clusterName=cluster, tags=ecs_tags(project, cluster))
+    task_definition_arn = register_task_definition(ecs, project, region)
+    ecs.create_service(
+        cluster=cluster,
+        serviceName=service,
+        taskDefinition=task_definition_arn,
+        desiredCount=0,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": subnet_ids,
+            "securityGroups": [security_group_id],
+            "assignPublicIp": "ENABLED",
+        }},
+        tags=ecs_tags(project, service),
+    )
+    return {"cluster": cluster, "service": service, "task_definition_arn": task_definition_arn}
+
+
+def parent_zone_name(domain: str) -> str:
+    """meet.example.test -> example.test."""
+    return domain.rstrip(".").split(".", 1)[-1] + "."
+
+
+def create_hosted_zone(route53, project: str, domain: str) -> str:
+    zone_name = parent_zone_name(domain)
+    zone_id = route53.create_hosted_zone(
+        Name=zone_name, CallerReference=f"{project}-{zone_name}",
+        HostedZoneConfig={"Comment": f"{project} public zone", "PrivateZone": False},
+    )["HostedZone"]["Id"].split("/")[-1]
+    route53.change_tags_for_resource(
+        ResourceType="hostedzone", ResourceId=zone_id,
+        AddTags=project_tags(project, zone_name),
+    )
+    return zone_id
+
+
+def import_certificate(acm, project: str, domain: str) -> str:
+    """A self-signed certificate imported into ACM: imported certificates are
+    ISSUED at once, like a validated one meetctl's preflight accepts."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=90))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_arn = acm.import_certificate(
+        Certificate=cert.public_bytes(serialization.Encoding.PEM),
+        PrivateKey=key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption(),
+        ),
+        Tags=project_tags(project, domain),
+    )["CertificateArn"]
+    status = acm.describe_certificate(CertificateArn=certificate_arn)["Certificate"]["Status"]
+    log.info("base: imported ACM certificate for %s is %s", domain, status)
+    return certificate_arn
+
+
+def request_certificate(acm, project: str, domain: str) -> str:
+    certificate_arn = acm.request_certificate(
+        DomainName=domain, ValidationMethod="DNS", Tags=project_tags(project, domain),
+    )["CertificateArn"]
+    status = acm.describe_certificate(CertificateArn=certificate_arn)["Certificate"]["Status"]
+    log.info("base: ACM certificate for %s is %s", domain, status)
+    return certificate_arn
+
+
+def create_base_infra(clients: Clients, project: str, region: str, domain: str) -> dict:
+    network = create_network(clients.ec2, project, region)
+    security_group_id = create_task_security_group(clients.ec2, project, network["vpc_id"])
+    ecs = create_ecs(clients.ecs, project, region, network["subnet_ids"], security_group_id)
+    return {
+        **network,
+        "security_group_id": security_group_id,
+        **ecs,
+        "hosted_zone_id": create_hosted_zone(clients.route53, project, domain),
+        "certificate_arn": import_certificate(clients.acm, project, domain),
+        "pending_certificate_arn": request_certificate(clients.acm, project, domain),
+    }
+
+
+# --------------------------------------------------------------------------
+# moto internals: what the AWS API cannot express
+
+
+class MotoInternals:
+    """Direct access to moto's in-process models (moto runs in this process),
+    for the corrections no API call can make. Every method tolerates a
+    resource that vanished meanwhile (a client deleted it or reset moto)."""
+
+    def __init__(self, region: str):
+        self.region = region
+
+    def _ecs(self):
+        from moto.ecs.models import ecs_backends
+        return ecs_backends[ACCOUNT_ID][self.region]
+
+    def _ec2(self):
+        from moto.ec2.models import ec2_backends
+        return ec2_backends[ACCOUNT_ID][self.region]
+
+    def _task(self, task_arn: str):
+        for cluster_tasks in self._ecs().tasks.values():
+            if task_arn in cluster_tasks:
+                return cluster_tasks[task_arn]
+        return None
+
+    def dress_new_task(self, task_arn: str, status: str) -> str | None:
+        """Make a task moto just created look like one ECS created: an address
+        in its subnet, all its containers, createdAt and availabilityZone, and
+        the given lastStatus. Returns the task's private IP."""
+        task = self._task(task_arn)
+        if task is None:
+            return None
+        ip, _moved = self.move_task_ip_into_subnet(task_arn)
+        task.created_at = utc_now()
+        eni = self._task_eni(task)
+        if eni is not None:
+            task.availability_zone = eni.subnet.availability_zone
+        # moto lists only the first container, with a task-definition ARN as
+        # its taskArn; ECS lists every container of the task.
+        task.containers = self._containers_of(task, ip)
+        self.set_task_status(task_arn, status)
+        return ip
+
+    def _containers_of(self, task, ip: str | None) -> list:
+        from moto.ecs.models import Container
+        from moto.moto_api._internal import mock_random
+
+        task_definition = self._ecs().describe_task_definition(task.task_definition_arn)
+        attachment = eni_attachment(task.attachments)
+        containers = []
+        for definition in task_definition.container_definitions:
+            container = Container(task_definition)
+            container.container_arn = (
+                f"arn:aws:ecs:{self.region}:{ACCOUNT_ID}:container/"
+                f"{task.cluster_name}/{task.id}/{mock_random.uuid4()}"
+            )
+            container.task_arn = task.task_arn
+            container.name = definition["name"]
+            container.image = definition.get("image")
+            container.cpu = definition.get("cpu", 0)
+            container.memory = definition.get("memory")
+            container.memory_reservation = definition.get("memoryReservation")
+            container.environment = definition.get("environment")
+            if attachment is not None and ip is not None:
+                container.network_interfaces = [{"attachmentId": attachment["id"], "privateIpv4Address": ip}]
+            containers.append(container)
+        return containers
+
+    def set_task_status(self, task_arn: str, status: str) -> None:
+        """moto creates Fargate tasks directly in RUNNING and its lifecycle
+        model has no PENDING, so the shim sets the status here."""
+        task = self._task(task_arn)
+        if task is None:
+            return
+        task.last_status = status
+        if status == "RUNNING" and getattr(task, "started_at", None) is None:
+            task.started_at = utc_now()
+        for container in task.containers:
+            container.last_status = status
+
+    def move_task_ip_into_subnet(self, task_arn: str) -> tuple[str | None, bool]:
+        """moto gives a task's ENI a random 10.x.y.z address, usually outside
+        its subnet. Re-address the ENI and the task's attachment with a free
+        address of the subnet. Returns (address, whether it was moved)."""
+        task = self._task(task_arn)
+        eni = self._task_eni(task) if task is not None else None
+        if eni is None:
+            return None, False
+        cidr = eni.subnet.cidr_block
+        if ip_in_cidr(eni.private_ip_address, cidr):
+            return eni.private_ip_address, False
+        new_ip = first_free_ip(cidr, self._ips_in_use(except_eni=eni.id))
+        dns_name = eni_dns_name(new_ip, self.region)
+        eni.private_ip_address = new_ip
+        eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": new_ip, "PrivateDnsName": dns_name}]
+        eni.private_dns_name = dns_name
+        details = eni_attachment(task.attachments)["details"]
+        set_detail_value(details, "privateIPv4Address", new_ip)
+        set_detail_value(details, "privateDnsName", dns_name)
+        for container in task.containers:
+            for interface in getattr(container, "network_interfaces", []):
+                interface["privateIpv4Address"] = new_ip
+        return new_ip, True
+
+    def _task_eni(self, task):
+        attachment = eni_attachment(task.attachments)
+        if attachment is None:
+            return None
+        return self._ec2().enis.get(detail_value(attachment["details"], "networkInterfaceId"))
+
+    def _ips_in_use(self, except_eni: str) -> set[str]:
+        used: set[str] = set()
+        for eni_id, eni in list(self._ec2().enis.items()):
+            if eni_id == except_eni:
+                continue
+            used.add(eni.private_ip_address)
+            used.update(a["PrivateIpAddress"] for a in eni.private_ip_addresses)
+        return used
+
+    def release_stopped_task(self, task_arn: str) -> str | None:
+        """ECS deletes a stopped task's ENI and marks the attachment DELETED;
+        moto keeps both. Returns the deleted ENI's id, if there was one."""
+        task = self._task(task_arn)
+        if task is None:
+            return None
+        if getattr(task, "stopped_at", None) is None:
+            task.stopped_at = utc_now()
+        for container in task.containers:
+            container.last_status = "STOPPED"
+        attachment = eni_attachment(task.attachments)
+        if attachment is None or attachment["status"] == "DELETED":
+            return None
+        attachment["status"] = "DELETED"
+        eni_id = detail_value(attachment["details"], "networkInterfaceId")
+        return eni_id if self._ec2().enis.pop(eni_id, None) is not None else None
+
+    def set_service_counts(self, cluster_arn: str, service_name: str, running: int, pending: int) -> None:
+        """moto's UpdateService sets runningCount to the desired count at once;
+        report what the tasks really are, as ECS does."""
+        for service in list(self._ecs().services.values()):
+            if service.cluster_arn == cluster_arn and service.name == service_name:
+                service.running_count = running
+                service.pending_count = pending
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def eni_attachment(attachments: Iterable[dict]) -> dict | None:
+    return next((a for a in attachments if a.get("type") == "ElasticNetworkInterface"), None)
+
+
+def detail_value(details: Iterable[dict], name: str) -> str | None:
+    return next((d["value"] for d in details if d["name"] == name), None)
+
+
+def set_detail_value(details: list[dict], name: str, value: str) -> None:
+    for detail in details:
+        if detail["name"] == name:
+            detail["value"] = value
+            return
+    details.append({"name": name, "value": value})
+
+
+def ip_in_cidr(ip: str | None, cidr: str) -> bool:
+    return ip is not None and ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
+
+
+def first_free_ip(cidr: str, used: set[str]) -> str:
+    # AWS reserves the first four addresses and the last one of every subnet.
+    hosts = list(ipaddress.ip_network(cidr).hosts())[3:-1]
+    for host in hosts:
+        if str(host) not in used:
+            return str(host)
+    raise RuntimeError(f"no free address left in {cidr}")
+
+
+def eni_dns_name(ip: str, region: str) -> str:
+    suffix = "ec2.internal" if region == "us-east-1" else f"{region}.compute.internal"
+    return f"ip-{ip.replace('.', '-')}.{suffix}"
+
+
+# --------------------------------------------------------------------------
+# Control-plane shim
+
+
+def chunks(items: list, size: int) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class ControlPlaneShim:
+    clients: Clients
+    internals: MotoInternals
+    interval: float
+    task_start_delay: float
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    # task ARN -> monotonic time the shim started it, for --task-start-delay
+    _pending_since: dict[str, float] = field(default_factory=dict)
+    # NLBs seen without tags once: moto tags an LB just after creating it
+    _untagged_lbs_seen: set[str] = field(default_factory=set)
+    # last error per step, so a persistent failure logs once, not 10 times a second
+    _last_errors: dict[str, str] = field(default_factory=dict)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="control-plane-shim", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.stop_event.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            self.run_once()
+            self.stop_event.wait(self.interval)
+
+    def run_once(self) -> None:
+        self._guarded("ecs", self.reconcile_ecs_services)
+        self._guarded("nlb", self.reconcile_nlb_interfaces)
+
+    def _guarded(self, step: str, action) -> None:
+        """One failing step must never kill the shim or starve the others."""
+        try:
+            action()
+        except Exception as err:  # noqa: BLE001 - the shim must survive anything
+            message = f"{type(err).__name__}: {err}"
+            if self._last_errors.get(step) != message:
+                log.warning("shim: %s step failed (will retry): %s", step, message)
+            self._last_errors[step] = message
+        else:
+            if self._last_errors.pop(step, None) is not None:
+                log.info("shim: %s step recovered", step)
+
+    # ---- ECS services -> tasks ------------------------------------------
+
+    def reconcile_ecs_services(self) -> None:
+        ecs = self.clients.ecs
+        for cluster_arn in paginate(ecs, "list_clusters", "clusterArns"):
+            tasks = self._describe_cluster_tasks(cluster_arn)
+            self._release_stopped_tasks(tasks)
+            active = [s for s in self._describe_services(cluster_arn) if s["status"] == "ACTIVE"]
+            for service in active:
+                self._reconcile_service(cluster_arn, service, tasks)
+            self._stop_orphaned_tasks(cluster_arn, {s["serviceName"] for s in active}, tasks)
+
+    def _describe_services(self, cluster_arn: str) -> list[dict]:
+        ecs = self.clients.ecs
+        arns = list(paginate(ecs, "list_services", "serviceArns", cluster=cluster_arn))
+        services = []
+        for batch in chunks(arns, 10):
+            services += ecs.describe_services(cluster=cluster_arn, services=batch)["services"]
+        return services
+
+    def _describe_cluster_tasks(self, cluster_arn: str) -> list[dict]:
+        # moto's ListTasks ignores serviceName: list the cluster's tasks and
+        # tell services apart by group afterwards.
+        ecs = self.clients.ecs
+        arns = list(paginate(ecs, "list_tasks", "taskArns", cluster=cluster_arn))
+        tasks = []
+        for batch in chunks(arns, 100):
+            tasks += ecs.describe_tasks(cluster=cluster_arn, tasks=batch)["tasks"]
+        # moto's DescribeTasks searches every cluster, and its ListTasks
+        # matches cluster names as substrings.
+        return [t for t in tasks if t["clusterArn"] == cluster_arn]
+
+    def _release_stopped_tasks(self, tasks: list[dict]) -> None:
+        for task in tasks:
+            attachment = eni_attachment(task.get("attachments", []))
+            if task["lastStatus"] == "STOPPED" and attachment and attachment["status"] != "DELETED":
+                eni_id = self.internals.release_stopped_task(task["taskArn"])
+                self._pending_since.pop(task["taskArn"], None)
+                log.info("shim: task %s stopped, deleted its ENI %s", short_arn(task["taskArn"]), eni_id)
+
+    def _reconcile_service(self, cluster_arn: str, service: dict, cluster_tasks: list[dict]) -> None:
+        name = service["serviceName"]
+        group = SERVICE_GROUP_PREFIX + name
+        live = [t for t in cluster_tasks if t.get("group") == group and t["lastStatus"] != "STOPPED"]
+        desired = service["desiredCount"]
+        if desired < len(live):
+            log.info("shim: StopTask for service %s (desired %d, live %d)", name, desired, len(live))
+            live = self._stop_surplus(cluster_arn, live, len(live) - desired)
+        for task in live:
+            self._bring_up(task)
+        live_arns = [t["taskArn"] for t in live]
+        if desired > len(live):
+            log.info("shim: RunTask for service %s (desired %d, live %d)", name, desired, len(live))
+            live_arns += self._start_tasks(cluster_arn, service, desired - len(live))
+        self._report_counts(cluster_arn, name, live_arns)
+
+    def _start_tasks(self, cluster_arn: str, service: dict, count: int) -> list[str]:
+        # The service's current networkConfiguration, read this iteration:
+        # meetctl pins it to the NLB's subnet with UpdateService first.
+        network_configuration = service.get("networkConfiguration")
+        if not network_configuration:
+            raise RuntimeError(f"service {service['serviceName']} has no networkConfiguration")
+        response = self.clients.ecs.run_task(
+            cluster=cluster_arn,
+            taskDefinition=service["taskDefinition"],
+            count=count,
+            group=SERVICE_GROUP_PREFIX + service["serviceName"],
+            startedBy=SHIM_STARTED_BY,
+            launchType="FARGATE",
+            networkConfiguration=network_configuration,
+        )
+        for failure in response.get("failures", []):
+            log.warning("shim: RunTask failure for %s: %s", service["serviceName"], failure)
+        started = []
+        for task in response["tasks"]:
+            arn = task["taskArn"]
+            status = "PENDING" if self.task_start_delay > 0 else "RUNNING"
+            if status == "PENDING":
+                self._pending_since[arn] = time.monotonic()
+            ip = self.internals.dress_new_task(arn, status)
+            log.info("shim: started task %s in %s at %s (%s)", short_arn(arn), task_subnet(task), ip, status)
+            started.append(arn)
+        return started
+
+    def _stop_surplus(self, cluster_arn: str, live: list[dict], surplus: int) -> list[dict]:
+        # Stop PENDING tasks before RUNNING ones, as a scale-in would.
+        ordered = sorted(live, key=lambda t: t["lastStatus"] == "RUNNING")
+        to_stop, keep = ordered[:surplus], ordered[surplus:]
+        for task in to_stop:
+            self._stop_task(cluster_arn, task["taskArn"], "Scaled in by shim")
+        return keep
+
+    def _stop_orphaned_tasks(self, cluster_arn: str, active_services: set[str], tasks: list[dict]) -> None:
+        """ECS stops the tasks of a deleted service; moto leaves them running."""
+        for task in tasks:
+            group = task.get("group", "")
+            if (group.startswith(SERVICE_GROUP_PREFIX) and task["lastStatus"] != "STOPPED"
+                    and group[len(SERVICE_GROUP_PREFIX):] not in active_services):
+                log.info("shim: StopTask for %s: its service is gone", short_arn(task["taskArn"]))
+                self._stop_task(cluster_arn, task["taskArn"], "Service deleted")
+
+    def _stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
+        self.clients.ecs.stop_task(cluster=cluster_arn, task=task_arn, reason=reason)
+        self._pending_since.pop(task_arn, None)
+        eni_id = self.internals.release_stopped_task(task_arn)
+        log.info("shim: stopped task %s, deleted its ENI %s", short_arn(task_arn), eni_id)
+
+    def _bring_up(self, task: dict) -> None:
+        """Keep a live task as ECS would have it: its address in its subnet,
+        and RUNNING once --task-start-delay has passed."""
+        arn = task["taskArn"]
+        ip, moved = self.internals.move_task_ip_into_subnet(arn)
+        if moved:
+            log.info("shim: task %s re-addressed to %s", short_arn(arn), ip)
+        if task["lastStatus"] == "RUNNING":
+            return
+        started = self._pending_since.get(arn)
+        if started is None or time.monotonic() - started >= self.task_start_delay:
+            self.internals.set_task_status(arn, "RUNNING")
+            self._pending_since.pop(arn, None)
+            log.info("shim: task %s %s -> RUNNING", short_arn(arn), task["lastStatus"])
+
+    def _report_counts(self, cluster_arn: str, service_name: str, live_arns: list[str]) -> None:
+        pending = sum(1 for arn in live_arns if arn in self._pending_since)
+        self.internals.set_service_counts(cluster_arn, service_name, len(live_arns) - pending, pending)
+
+    # ---- network load balancers -> ENIs + EIPs ----------------------------
+
+    def reconcile_nlb_interfaces(self) -> None:
+        ec2, elbv2 = self.clients.ec2, self.clients.elbv2
+        nlbs = [lb for lb in paginate(elbv2, "describe_load_balancers", "LoadBalancers") if lb.get("Type") == "network"]
+        wanted = {nlb_eni_description(lb): lb for lb in nlbs}
+        existing = {
+            eni["Description"]: eni
+            for eni in paginate(ec2, "describe_network_interfaces", "NetworkInterfaces")
+            if eni.get("Description", "").startswith(NLB_ENI_DESCRIPTION_PREFIX)
+        }
+        for description, lb in wanted.items():
+            if description not in existing:
+                self._create_nlb_interface(lb, description)
+        for description, eni in existing.items():
+            if description not in wanted:
+                self._delete_nlb_interface(eni)
+
+    def _create_nlb_interface(self, lb: dict, description: str) -> None:
+        ec2 = self.clients.ec2
+        tags = self._lb_tags(lb["LoadBalancerArn"])
+        if not tags and lb["LoadBalancerArn"] not in self._untagged_lbs_seen:
+            # moto stores tags right after the LB; give them one iteration.
+            self._untagged_lbs_seen.add(lb["LoadBalancerArn"])
+            return
+        self._untagged_lbs_seen.discard(lb["LoadBalancerArn"])
+        subnet_id = lb["AvailabilityZones"][0]["SubnetId"]
+        eni_id = ec2.create_network_interface(
+            SubnetId=subnet_id,
+            Description=description,
+            PrivateIpAddress=self._free_ip_in_subnet(subnet_id),
+        )["NetworkInterface"]["NetworkInterfaceId"]
+        project = tags.get("Project")
+        address = self._unassociated_project_address(project) if project else None
+        if address is None:
+            log.info("shim: NLB %s: ENI %s in %s, no free EIP tagged Project=%s", lb["LoadBalancerName"], eni_id, subnet_id, project)
+            return
+        ec2.associate_address(AllocationId=address["AllocationId"], NetworkInterfaceId=eni_id)
+        log.info("shim: NLB %s: ENI %s in %s with EIP %s (%s)", lb["LoadBalancerName"], eni_id, subnet_id,
+                 address["PublicIp"], address["AllocationId"])
+
+    def _lb_tags(self, lb_arn: str) -> dict[str, str]:
+        descriptions = self.clients.elbv2.describe_tags(ResourceArns=[lb_arn])["TagDescriptions"]
+        return {t["Key"]: t["Value"] for d in descriptions for t in d.get("Tags", [])}
+
+    def _free_ip_in_subnet(self, subnet_id: str) -> str:
+        ec2 = self.clients.ec2
+        cidr = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["CidrBlock"]
+        used = {
+            a["PrivateIpAddress"]
+            for eni in paginate(ec2, "describe_network_interfaces", "NetworkInterfaces")
+            for a in eni.get("PrivateIpAddresses", [])
+        }
+        return first_free_ip(cidr, used)
+
+    def _unassociated_project_address(self, project: str) -> dict | None:
+        addresses = self.clients.ec2.describe_addresses(
+            Filters=[{"Name": "tag:Project", "Values": [project]}],
+        )["Addresses"]
+        free = [a for a in addresses if not a.get("AssociationId") and not a.get("NetworkInterfaceId")]
+        return min(free, key=lambda a: a["AllocationId"]) if free else None
+
+    def _delete_nlb_interface(self, eni: dict) -> None:
+        # As in AWS: the NLB's EIP comes free only once its ENI is gone.
+        ec2 = self.clients.ec2
+        eni_id = eni["NetworkInterfaceId"]
+        addresses = ec2.describe_addresses(
+            Filters=[{"Name": "network-interface-id", "Values": [eni_id]}],
+        )["Addresses"]
+        for address in addresses:
+            if address.get("NetworkInterfaceId") == eni_id and address.get("AssociationId"):
+                ec2.disassociate_address(AssociationId=address["AssociationId"])
+                log.info("shim: EIP %s disassociated from %s", address["PublicIp"], eni_id)
+        ec2.delete_network_interface(NetworkInterfaceId=eni_id)
+        log.info("shim: deleted ENI %s (%s): its NLB is gone", eni_id, eni["Description"])
+
+
+def paginate(client, operation: str, key: str, **kwargs) -> Iterable:
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            yield from page.get(key, [])
+    else:
+        yield from getattr(client, operation)(**kwargs).get(key, [])
+
+
+def nlb_eni_description(lb: dict) -> str:
+    # AWS names an NLB's ENI "ELB net/<name>/<id>"; moto's ARN reads
+    # loadbalancer/app/... even for network LBs, so only the last part is used.
+    return f"{NLB_ENI_DESCRIPTION_PREFIX}{lb['LoadBalancerName']}/{lb['LoadBalancerArn'].split('/')[-1]}"
+
+
+def short_arn(arn: str) -> str:
+    return arn.split("/")[-1]
+
+
+def task_subnet(task: dict) -> str | None:
+    attachment = eni_attachment(task.get("attachments", []))
+    return detail_value(attachment["details"], "subnetId") if attachment else None
+
+
+# --------------------------------------------------------------------------
+# serve
+
+
+def write_ready_file(path: str, info: dict) -> None:
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w") as handle:
+        json.dump(info, handle, indent=2)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def remove_if_present(path: str | None) -> None:
+    if path:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+def isolate_from_environment() -> None:
+    """Only 127.0.0.1 is ever talked to: no proxy, no profile from the caller."""
+    no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = no_proxy
+    for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(variable, None)
+
+
+def install_stop_signals(stop_event: threading.Event) -> None:
+    def request_stop(signum, _frame):
+        log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop_event.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+
+def serve(args: argparse.Namespace) -> int:
+    isolate_from_environment()
+    # werkzeug logs every request at INFO; the shim alone makes many per second.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    stop_event = threading.Event()
+    install_stop_signals(stop_event)
+    server, endpoint = start_moto(args.port)
+    # A ready file left by an earlier run must not announce this one.
+    remove_if_present(args.ready_file)
+    log.info("moto %s listening on %s", moto_version(), endpoint)
+    shim = None
+    try:
+        configure_moto(endpoint)
+        clients = make_clients(endpoint, args.region)
+        info: dict[str, Any] = {"endpoint": endpoint, "region": args.region, "project": args.project}
+        if not args.no_base:
+            info.update({"domain": args.domain})
+            info.update(create_base_infra(clients, args.project, args.region, args.domain))
+            log.info("base infrastructure for %s created", args.project)
+        info["pid"] = os.getpid()
+
+        shim = ControlPlaneShim(
+            clients=clients,
+            internals=MotoInternals(args.region),
+            interval=args.shim_interval,
+            task_start_delay=args.task_start_delay,
+        )
+        shim.start()
+
+        if args.ready_file:
+            write_ready_file(args.ready_file, info)
+        print(json.dumps(info), flush=True)
+
+        while not stop_event.is_set():
+            stop_event.wait(1.0)
+    except Exception:
+        log.exception("local AWS failed")
+        return 1
+    finally:
+        if shim is not None:
+            shim.stop()
+        server.stop()
+        remove_if_present(args.ready_file)
+        log.info("stopped")
+    return 0
+
+
+def moto_version() -> str:
+    import moto
+    return moto.__version__
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Local AWS (moto + control-plane shim) for meetctl")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="start moto, seed base infra, run the shim until SIGTERM")
+    run.add_argument("--ready-file", help="write the ready JSON here (atomically) once everything runs")
+    run.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
+    run.add_argument("--project", default="jitsi-video-platform")
+    run.add_argument("--region", default="us-east-1")
+    run.add_argument("--domain", default="meet.example.test")
+    run.add_argument("--no-base", action="store_true", help="start moto and the shim only, no base infra")
+    run.add_argument("--shim-interval", type=float, default=0.1, help="seconds between shim passes")
+    run.add_argument("--task-start-delay", type=float, default=0.0,
+                     help="seconds a service task stays PENDING before RUNNING")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="local_aws: %(message)s")
+    args = parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

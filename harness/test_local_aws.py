@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""Self-check of the local AWS harness (plain Python, no pytest).
+
+    PY="$(bash scripts/python-env.sh | tail -n1)"
+    "$PY" harness/test_local_aws.py
+
+Starts `local_aws.py serve` as a subprocess, drives it with boto3 the way
+meetctl will, and prints `N passed, N failed` last; exits non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+
+HARNESS = Path(__file__).resolve().parent / "local_aws.py"
+PROJECT = "jitsi-video-platform"
+DOMAIN = "meet.example.test"
+READY_TIMEOUT = 60.0
+SHIM_TIMEOUT = 5.0
+EXIT_TIMEOUT = 5.0
+
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = ",".join(
+    filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+
+
+# --------------------------------------------------------------------------
+# tiny test runner
+
+
+class Results:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name: str, action: Callable[[], Any]) -> bool:
+        try:
+            action()
+        except Exception as err:  # noqa: BLE001 - report every failure, go on
+            self.failed += 1
+            print(f"FAIL {name}: {type(err).__name__}: {err}", flush=True)
+            if not isinstance(err, AssertionError):
+                traceback.print_exc()
+            return False
+        self.passed += 1
+        print(f"ok   {name}", flush=True)
+        return True
+
+
+def expect(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def wait_until(what: str, probe: Callable[[], Any], timeout: float = SHIM_TIMEOUT) -> Any:
+    """Poll `probe` until it returns something truthy; fail naming what was
+    awaited and what was seen last."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
+
+
+def tags_of(items: list[dict] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
+    return {t[key]: t[value] for t in items or []}
+
+
+def expect_project_tag(tags: dict[str, str], resource: str) -> None:
+    expect(tags.get("Project") == PROJECT, f"{resource} tags {tags} lack Project={PROJECT}")
+    expect(bool(tags.get("Name")), f"{resource} tags {tags} lack Name")
+
+
+# --------------------------------------------------------------------------
+# the harness as a subprocess
+
+
+class Harness:
+    def __init__(self, *extra_args: str) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="local-aws-check-"))
+        self.ready_file = self.workdir / "ready.json"
+        self.log_file = self.workdir / "harness.log"
+        self.extra_args = extra_args
+        self.process: subprocess.Popen | None = None
+        self.stdout = ""
+
+    def start(self) -> dict:
+        command = [sys.executable, str(HARNESS), "serve", "--ready-file", str(self.ready_file),
+                   "--project", PROJECT, "--domain", DOMAIN, *self.extra_args]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=self.log_file.open("w"), text=True,
+        )
+        wait_until("the ready file", self._ready_or_dead, READY_TIMEOUT)
+        expect(self.process.poll() is None, f"harness exited early with {self.process.returncode}")
+        return json.loads(self.ready_file.read_text())
+
+    def _ready_or_dead(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"harness exited with {self.process.returncode}:\n{self.log_tail()}")
+        return self.ready_file.exists()
+
+    def stop(self, timeout: float = EXIT_TIMEOUT) -> int:
+        """SIGTERM and wait; returns the exit code (kills it if it hangs)."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.stdout, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            raise AssertionError(f"harness did not exit within {timeout:.0f}s of SIGTERM")
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_file.read_text() if self.log_file.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def clients(ready: dict) -> dict[str, Any]:
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=ready["region"])
+    return {name: session.client(name, endpoint_url=ready["endpoint"])
+            for name in ("ec2", "ecs", "elbv2", "route53", "acm")}
+
+
+# --------------------------------------------------------------------------
+# checks of the base infrastructure
+
+
+def check_ready_file(ready: dict) -> None:
+    expected = {"endpoint", "region", "project", "domain", "vpc_id", "vpc_cidr", "subnet_ids",
+                "security_group_id", "cluster", "service", "task_definition_arn",
+                "hosted_zone_id", "certificate_arn", "pid"}
+    expect(set(ready) == expected, f"ready keys {sorted(ready)} != {sorted(expected)}")
+    expect(ready["endpoint"].startswith("http://127.0.0.1:"), f"endpoint {ready['endpoint']}")
+    expect(len(ready["subnet_ids"]) == 2, f"subnet_ids {ready['subnet_ids']}")
+    expect("/" not in ready["hosted_zone_id"], f"hosted_zone_id {ready['hosted_zone_id']} is not bare")
+    expect(ready["vpc_cidr"] == "10.42.0.0/16", f"vpc_cidr {ready['vpc_cidr']}")
+
+
+def check_network(aws: dict, ready: dict) -> None:
+    ec2 = aws["ec2"]
+    vpc = ec2.describe_vpcs(VpcIds=[ready["vpc_id"]])["Vpcs"][0]
+    expect(vpc["CidrBlock"] == "10.42.0.0/16", f"VPC CIDR {vpc['CidrBlock']}")
+    expect_project_tag(tags_of(vpc.get("Tags")), "VPC")
+    for attribute, key in (("enableDnsSupport", "EnableDnsSupport"), ("enableDnsHostnames", "EnableDnsHostnames")):
+        value = ec2.describe_vpc_attribute(VpcId=ready["vpc_id"], Attribute=attribute)[key]["Value"]
+        expect(value is True, f"VPC {attribute} is {value}")
+
+    subnets = ec2.describe_subnets(SubnetIds=ready["subnet_ids"])["Subnets"]
+    by_id = {s["SubnetId"]: s for s in subnets}
+    wanted = [("10.42.1.0/24", "us-east-1a"), ("10.42.2.0/24", "us-east-1b")]
+    for subnet_id, (cidr, az) in zip(ready["subnet_ids"], wanted):
+        subnet = by_id[subnet_id]
+        expect((subnet["CidrBlock"], subnet["AvailabilityZone"]) == (cidr, az),
+               f"subnet {subnet_id} is {subnet['CidrBlock']} in {subnet['AvailabilityZone']}")
+        expect_project_tag(tags_of(subnet.get("Tags")), f"subnet {subnet_id}")
+
+    gateways = ec2.describe_internet_gateways(
+        Filters=[{"Name": "attachment.vpc-id", "Values": [ready["vpc_id"]]}])["InternetGateways"]
+    expect(len(gateways) == 1, f"{len(gateways)} internet gateways attached")
+    expect_project_tag(tags_of(gateways[0].get("Tags")), "internet gateway")
+    igw_id = gateways[0]["InternetGatewayId"]
+
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [ready["vpc_id"]]}])["RouteTables"]
+    public = [t for t in tables
+              if any(r.get("DestinationCidrBlock") == "0.0.0.0/0" and r.get("GatewayId") == igw_id for r in t["Routes"])]
+    expect(len(public) == 1, "no route table with 0.0.0.0/0 to the internet gateway")
+    associated = {a.get("SubnetId") for a in public[0].get("Associations", [])}
+    expect(set(ready["subnet_ids"]) <= associated, f"public route table serves {associated}")
+    expect_project_tag(tags_of(public[0].get("Tags")), "route table")
+
+
+def check_security_group(aws: dict, ready: dict) -> None:
+    group = aws["ec2"].describe_security_groups(GroupIds=[ready["security_group_id"]])["SecurityGroups"][0]
+    expect(group["GroupName"] == f"{PROJECT}-task", f"SG name {group['GroupName']}")
+    expect(group["VpcId"] == ready["vpc_id"], "SG in the wrong VPC")
+    expect_project_tag(tags_of(group.get("Tags")), "security group")
+    rules = {
+        (p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
+        for p in group["IpPermissions"] for r in p.get("IpRanges", [])
+    }
+    wanted = {("udp", 10000, 10000, "0.0.0.0/0"), ("tcp", 80, 80, "10.42.0.0/16"), ("tcp", 8080, 8080, "10.42.0.0/16")}
+    expect(rules == wanted, f"SG ingress {sorted(rules)} != {sorted(wanted)}")
+
+
+def check_ecs(aws: dict, ready: dict) -> None:
+    ecs = aws["ecs"]
+    cluster = ecs.describe_clusters(clusters=[ready["cluster"]], include=["TAGS"])["clusters"][0]
+    expect(cluster["clusterName"] == f"{PROJECT}-cluster", f"cluster {cluster['clusterName']}")
+    expect_project_tag(tags_of(cluster.get("tags"), "key", "value"), "cluster")
+
+    described = ecs.describe_task_definition(taskDefinition=ready["task_definition_arn"], include=["TAGS"])
+    definition = described["taskDefinition"]
+    expect(definition["family"] == PROJECT, f"family {definition['family']}")
+    expect(definition["networkMode"] == "awsvpc", f"networkMode {definition['networkMode']}")
+    expect(definition["requiresCompatibilities"] == ["FARGATE"], "not FARGATE")
+    expect((definition["cpu"], definition["memory"]) == ("2048", "4096"), "cpu/memory")
+    expect(definition["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+           f"runtimePlatform {definition.get('runtimePlatform')}")
+    expect_project_tag(tags_of(described.get("tags"), "key", "value"), "task definition")
+    containers = {c["name"]: c for c in definition["containerDefinitions"]}
+    expect(sorted(containers) == ["jicofo", "jvb", "prosody", "web"], f"containers {sorted(containers)}")
+    for name, container in containers.items():
+        expect(container["image"] == f"jitsi/{name}:stable-10314", f"{name} image {container['image']}")
+        expect(container.get("memoryReservation", 0) > 0, f"{name} has no memoryReservation")
+    expect([(p["containerPort"], p["protocol"], p["name"]) for p in containers["web"]["portMappings"]]
+           == [(80, "tcp", "web")], "web port mappings")
+    jvb = containers["jvb"]
+    expect([(p["containerPort"], p["protocol"], p["name"]) for p in jvb["portMappings"]]
+           == [(10000, "udp", "jvb-udp"), (8080, "tcp", "jvb-health")], "jvb port mappings")
+    expect({"name": "JVB_PORT", "value": "10000"} in jvb["environment"], "jvb JVB_PORT")
+    expect(jvb["secrets"] == [{
+        "name": "JVB_ADVERTISE_IPS",
+        "valueFrom": f"arn:aws:ssm:us-east-1:123456789012:parameter/{PROJECT}/jvb_advertise_ips",
+    }], f"jvb secrets {jvb.get('secrets')}")
+
+    service = ecs.describe_services(cluster=ready["cluster"], services=[ready["service"]], include=["TAGS"])["services"][0]
+    expect(service["serviceName"] == f"{PROJECT}-service", f"service {service['serviceName']}")
+    expect(service["desiredCount"] == 0, f"desiredCount {service['desiredCount']}")
+    expect(service["launchType"] == "FARGATE", f"launchType {service.get('launchType')}")
+    network = service["networkConfiguration"]["awsvpcConfiguration"]
+    expect(sorted(network["subnets"]) == sorted(ready["subnet_ids"]), f"service subnets {network['subnets']}")
+    expect(network["securityGroups"] == [ready["security_group_id"]], "service SG")
+    expect(network["assignPublicIp"] == "ENABLED", "assignPublicIp")
+    expect_project_tag(tags_of(service.get("tags"), "key", "value"), "service")
+
+
+def check_dns_and_certificate(aws: dict, ready: dict) -> None:
+    zone = aws["route53"].get_hosted_zone(Id=ready["hosted_zone_id"])["HostedZone"]
+    expect(zone["Name"] == "example.test.", f"zone {zone['Name']}")
+    expect(zone["Config"]["PrivateZone"] is False, "zone is private")
+    zone_tags = aws["route53"].list_tags_for_resource(ResourceType="hostedzone", ResourceId=ready["hosted_zone_id"])
+    expect_project_tag(tags_of(zone_tags["ResourceTagSet"]["Tags"]), "hosted zone")
+
+    certificate = aws["acm"].describe_certificate(CertificateArn=ready["certificate_arn"])["Certificate"]
+    expect(certificate["DomainName"] == DOMAIN, f"certificate for {certificate['DomainName']}")
+    expect(certificate["Status"] in ("ISSUED", "PENDING_VALIDATION"), f"certificate {certificate['Status']}")
+    cert_tags = aws["acm"].list_tags_for_certificate(CertificateArn=ready["certificate_arn"])["Tags"]
+    expect_project_tag(tags_of(cert_tags), "certificate")
+
+
+# --------------------------------------------------------------------------
+# checks of the control-plane shim
+
+
+def live_service_tasks(aws: dict, ready: dict) -> list[dict]:
+    ecs = aws["ecs"]
+    arns = ecs.list_tasks(cluster=ready["cluster"])["taskArns"]
+    tasks = ecs.describe_tasks(cluster=ready["cluster"], tasks=arns)["tasks"] if arns else []
+    return [t for t in tasks if t.get("group") == f"service:{ready['service']}" and t["lastStatus"] != "STOPPED"]
+
+
+def task_network(task: dict) -> dict[str, str]:
+    attachment = next(a for a in task["attachments"] if a["type"] == "ElasticNetworkInterface")
+    return {d["name"]: d["value"] for d in attachment["details"]}
+
+
+def check_scale_up(aws: dict, ready: dict) -> None:
+    subnet = ready["subnet_ids"][0]
+    aws["ecs"].update_service(
+        cluster=ready["cluster"], service=ready["service"], desiredCount=1,
+        networkConfiguration={"awsvpcConfiguration": {
+            "subnets": [subnet], "securityGroups": [ready["security_group_id"]], "assignPublicIp": "ENABLED"}},
+    )
+
+    def one_running_task():
+        tasks = live_service_tasks(aws, ready)
+        running = [t for t in tasks if t["lastStatus"] == "RUNNING"]
+        return running if len(tasks) == 1 and len(running) == 1 else None
+
+    task = wait_until("one RUNNING task of the service", one_running_task)[0]
+    network = task_network(task)
+    cidr = aws["ec2"].describe_subnets(SubnetIds=[subnet])["Subnets"][0]["CidrBlock"]
+    expect(network.get("subnetId") == subnet, f"task in {network.get('subnetId')}, pinned to {subnet}")
+    ip = network.get("privateIPv4Address")
+    expect(ip is not None and ipaddress.ip_address(ip) in ipaddress.ip_network(cidr),
+           f"task IP {ip} outside {cidr}")
+    service = aws["ecs"].describe_services(cluster=ready["cluster"], services=[ready["service"]])["services"][0]
+    expect(service["runningCount"] == 1, f"runningCount {service['runningCount']}")
+
+
+def nlb_interface(aws: dict, lb: dict) -> dict | None:
+    description = f"ELB net/{lb['LoadBalancerName']}/{lb['LoadBalancerArn'].split('/')[-1]}"
+    enis = aws["ec2"].describe_network_interfaces()["NetworkInterfaces"]
+    return next((e for e in enis if e.get("Description") == description), None)
+
+
+def address(aws: dict, allocation_id: str) -> dict:
+    return aws["ec2"].describe_addresses(AllocationIds=[allocation_id])["Addresses"][0]
+
+
+def check_nlb_gets_interface_and_eip(aws: dict, ready: dict, state: dict) -> None:
+    project_tag = [{"Key": "Project", "Value": PROJECT}]
+    allocation_id = aws["ec2"].allocate_address(
+        Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": project_tag}])["AllocationId"]
+    state["allocation_id"] = allocation_id
+    lb = aws["elbv2"].create_load_balancer(
+        Name=f"{PROJECT[:20]}-nlb", Type="network", Scheme="internet-facing",
+        SubnetMappings=[{"SubnetId": ready["subnet_ids"][0], "AllocationId": allocation_id}],
+        Tags=project_tag,
+    )["LoadBalancers"][0]
+    state["lb"] = lb
+
+    def interface_with_eip():
+        eni = nlb_interface(aws, lb)
+        return eni if eni and eni.get("Association", {}).get("AllocationId") == allocation_id else None
+
+    eni = wait_until("the NLB's ENI with the EIP", interface_with_eip)
+    expect(eni["SubnetId"] == ready["subnet_ids"][0], f"NLB ENI in {eni['SubnetId']}")
+    associated = address(aws, allocation_id)
+    expect(associated.get("NetworkInterfaceId") == eni["NetworkInterfaceId"],
+           f"EIP on {associated.get('NetworkInterfaceId')}, not the NLB ENI")
+
+
+def check_nlb_delete_frees_eip(aws: dict, state: dict) -> None:
+    lb, allocation_id = state["lb"], state["allocation_id"]
+    aws["elbv2"].delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+    wait_until("the NLB's ENI to go", lambda: nlb_interface(aws, lb) is None)
+    wait_until("the EIP to be unassociated", lambda: not address(aws, allocation_id).get("AssociationId"))
+    aws["ec2"].release_address(AllocationId=allocation_id)
+    remaining = aws["ec2"].describe_addresses()["Addresses"]
+    expect(all(a["AllocationId"] != allocation_id for a in remaining), "EIP still there after release")
+
+
+def check_scale_down(aws: dict, ready: dict) -> None:
+    aws["ecs"].update_service(cluster=ready["cluster"], service=ready["service"], desiredCount=0)
+    wait_until("no live task of the service", lambda: live_service_tasks(aws, ready) == [])
+    wait_until("runningCount 0", lambda: aws["ecs"].describe_services(
+        cluster=ready["cluster"], services=[ready["service"]])["services"][0]["runningCount"] == 0)
+
+
+def check_sigterm(harness: Harness) -> None:
+    started = time.monotonic()
+    code = harness.stop()
+    expect(code == 0, f"exit code {code}")
+    expect(time.monotonic() - started < EXIT_TIMEOUT, "slow exit")
+    expect(not harness.ready_file.exists(), "ready file left behind")
+    printed = json.loads(harness.stdout.strip().splitlines()[-1])
+    expect("endpoint" in printed, f"stdout JSON {printed}")
+
+
+def check_no_base(results: Results) -> None:
+    harness = Harness("--no-base")
+    try:
+        ready: dict = {}
+        results.check("--no-base: ready file", lambda: ready.update(harness.start()))
+        results.check("--no-base: only endpoint/region/project/pid", lambda: expect(
+            set(ready) == {"endpoint", "region", "project", "pid"}, f"keys {sorted(ready)}"))
+        results.check("--no-base: no VPC but the default", lambda: expect(
+            all(v.get("IsDefault") for v in clients(ready)["ec2"].describe_vpcs()["Vpcs"]), "non-default VPC found"))
+        results.check("--no-base: SIGTERM exits 0", lambda: expect(harness.stop() == 0, "non-zero exit"))
+    finally:
+        harness.stop()
+
+
+def main() -> int:
+    results = Results()
+    harness = Harness()
+    state: dict = {}
+    try:
+        ready: dict = {}
+        if results.check("harness starts and writes the ready file", lambda: ready.update(harness.start())):
+            aws = clients(ready)
+            results.check("ready file schema", lambda: check_ready_file(ready))
+            results.check("VPC, subnets, gateway, routes", lambda: check_network(aws, ready))
+            results.check("task security group", lambda: check_security_group(aws, ready))
+            results.check("ECS cluster, task definition, service", lambda: check_ecs(aws, ready))
+            results.check("hosted zone and certificate", lambda: check_dns_and_certificate(aws, ready))
+            results.check("desired 1 -> RUNNING task in the pinned subnet", lambda: check_scale_up(aws, ready))
+            if results.check("NLB gets an ENI with the project's EIP",
+                             lambda: check_nlb_gets_interface_and_eip(aws, ready, state)):
+                results.check("NLB deleted -> ENI gone, EIP free and releasable",
+                              lambda: check_nlb_delete_frees_eip(aws, state))
+            results.check("desired 0 -> no live task", lambda: check_scale_down(aws, ready))
+        results.check("SIGTERM -> exit 0 within 5 s", lambda: check_sigterm(harness))
+    finally:
+        harness.stop()
+        if results.failed:
+            print("---- harness log (tail) ----\n" + harness.log_tail(), flush=True)
+    check_no_base(results)
+    print(f"{results.passed} passed, {results.failed} failed", flush=True)
+    return 1 if results.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+//! AWS clients, one module per service concern. Every client shares one
+//! interceptor that counts API calls by operation and, in dry-run mode,
+//! refuses anything that is not a read.
+
+pub mod acm;
+pub mod ec2;
+pub mod ecs;
+pub mod elb;
+pub mod route53;
+pub mod ssm;
+pub mod sts;
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// Counts calls per `Service.Operation` and guards dry runs.
+#[derive(Clone, Debug, Default)]
+pub struct CallLedger {
+    inner: Arc<Mutex<LedgerState>>,
+}
+
+#[derive(Debug, Default)]
+struct LedgerState {
+    read_only: bool,
+    attempts: u64,
+    calls: BTreeMap<String, u64>,
+}
+
+/// Operations that only read state. Everything else mutates.
+fn is_read_only(operation: &str) -> bool {
+    ["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+}
+
+impl CallLedger {
+    pub fn set_read_only(&self, on: bool) {
+        self.inner.lock().expect("ledger").read_only = on;
+    }
+
+    /// Calls made (one per operation, retries not counted).
+    pub fn total_calls(&self) -> u64 {
+        self.inner.lock().expect("ledger").calls.values().sum()
+    }
+
+    /// HTTP attempts, including SDK retries.
+    pub fn total_attempts(&self) -> u64 {
+        self.inner.lock().expect("ledger").attempts
+    }
+
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        self.inner.lock().expect("ledger").calls.clone()
+    }
+}
+
+impl Intercept for CallLedger {
+    fn name(&self) -> &'static str {
+        "meetctl::CallLedger"
+    }
+
+    fn read_before_serialization(&self, _ctx: &BeforeSerializationInterceptorContextRef<'_>, _rc: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map(|m| (m.service().to_string(), m.name().to_string()))
+            .unwrap_or_else(|| ("unknown".into(), "unknown".into()));
+        let mut state = self.inner.lock().expect("ledger");
+        if state.read_only && !is_read_only(&operation) {
+            return Err(Box::new(Error::DryRunViolation { service, operation }));
+        }
+        *state.calls.entry(format!("{service}.{operation}")).or_default() += 1;
+        tracing::debug!(target: "meetctl::aws", "{service}.{operation}");
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.lock().expect("ledger").attempts += 1;
+        Ok(())
+    }
+}
+
+/// All clients meetctl uses, built from one SDK configuration.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub region: String,
+    pub sts: aws_sdk_sts::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub route53: aws_sdk_route53::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub ce: aws_sdk_costexplorer::Client,
+    pub ledger: CallLedger,
+}
+
+impl Aws {
+    /// Standard credential chain, the configured region/profile/endpoint,
+    /// and adaptive retries (throttling is common when polling ELB).
+    pub async fn connect(config: &Config) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(6));
+        if let Some(profile) = &config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(endpoint) = &config.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        Self::from_sdk_config(&loader.load().await, &config.region)
+    }
+
+    pub fn from_sdk_config(sdk: &SdkConfig, region: &str) -> Aws {
+        let ledger = CallLedger::default();
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf($krate::config::Builder::from(sdk).interceptor(ledger.clone()).build())
+            };
+        }
+        Aws {
+            region: region.to_string(),
+            sts: client!(aws_sdk_sts),
+            ecs: client!(aws_sdk_ecs),
+            ec2: client!(aws_sdk_ec2),
+            elb: client!(aws_sdk_elasticloadbalancingv2),
+            ssm: client!(aws_sdk_ssm),
+            route53: client!(aws_sdk_route53),
+            acm: client!(aws_sdk_acm),
+            ce: client!(aws_sdk_costexplorer),
+            ledger,
+        }
+    }
+}
+
+/// The service error code of an SDK error, if it is a modeled service error.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
+    match err {
+        SdkError::ServiceError(e) => e.err().code(),
+        _ => None,
+    }
+}
+
+/// Converts an SDK error into a library error naming the call and resource.
+pub fn aws_error<E, R>(operation: &'static str, resource: impl Into<String>) -> impl FnOnce(SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug,
+{
+    let resource = resource.into();
+    move |err| {
+        if let SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) = &err {
+            if let Some(inner) = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<Error>()) {
+                if let Error::DryRunViolation { service, operation } = inner {
+                    return Error::DryRunViolation { service: service.clone(), operation: operation.clone() };
+                }
+            }
+        }
+        let message = match (err.code(), err.message()) {
+            (Some(code), Some(msg)) => format!("{code}: {msg}"),
+            (Some(code), None) => code.to_string(),
+            _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+        };
+        Error::Aws { operation, resource, message }
+    }
+}
+
+/// Tags in the shape each SDK wants, from the (key, value) pairs of `Names::tags`.
+pub fn tag_pairs(tags: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}

@@ -1,0 +1,99 @@
+//! SSM parameters: the JVB's advertised address, the Jitsi secrets, and the
+//! lifecycle lock. Secret values never leave this module except into SSM.
+
+use aws_sdk_ssm::types::{ParameterType, Tag};
+
+use super::{aws_error, Aws};
+use crate::error::Result;
+use crate::names::Names;
+
+pub struct Parameter {
+    pub value: String,
+}
+
+pub async fn get(aws: &Aws, name: &str) -> Result<Option<Parameter>> {
+    match aws.ssm.get_parameter().name(name).send().await {
+        Ok(out) => Ok(out.parameter().map(|p| Parameter { value: p.value().unwrap_or_default().to_string() })),
+        Err(e) if super::error_code(&e) == Some("ParameterNotFound") => Ok(None),
+        Err(e) => Err(aws_error("ssm:GetParameter", name)(e)),
+    }
+}
+
+/// Whether a parameter exists, without reading (or decrypting) its value.
+pub async fn exists(aws: &Aws, name: &str) -> Result<bool> {
+    let out = aws
+        .ssm
+        .describe_parameters()
+        .parameter_filters(aws_sdk_ssm::types::ParameterStringFilter::builder().key("Name").option("Equals").values(name).build().expect("static filter"))
+        .send()
+        .await
+        .map_err(aws_error("ssm:DescribeParameters", name))?;
+    Ok(!out.parameters().is_empty())
+}
+
+/// Creates the parameter only if absent. Returns false when it already existed.
+pub async fn create(aws: &Aws, names: &Names, name: &str, value: &str, kind: ParameterType) -> Result<bool> {
+    let tags: Vec<Tag> = names.tags(name).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value set")).collect();
+    match aws.ssm.put_parameter().name(name).value(value).r#type(kind).overwrite(false).set_tags(Some(tags)).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if super::error_code(&e) == Some("ParameterAlreadyExists") => Ok(false),
+        Err(e) => Err(aws_error("ssm:PutParameter", name)(e)),
+    }
+}
+
+pub async fn overwrite(aws: &Aws, name: &str, value: &str) -> Result<()> {
+    aws.ssm
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(aws_error("ssm:PutParameter", name))?;
+    Ok(())
+}
+
+/// Deletes the parameter; a missing one is already the goal.
+pub async fn delete(aws: &Aws, name: &str) -> Result<bool> {
+    match aws.ssm.delete_parameter().name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if super::error_code(&e) == Some("ParameterNotFound") => Ok(false),
+        Err(e) => Err(aws_error("ssm:DeleteParameter", name)(e)),
+    }
+}
+
+/// Sets the advertise parameter to `ip`; reports whether it changed.
+pub async fn set_advertise_address(aws: &Aws, names: &Names, ip: &str) -> Result<bool> {
+    let name = names.advertise_parameter();
+    if create(aws, names, &name, ip, ParameterType::String).await? {
+        return Ok(true);
+    }
+    match get(aws, &name).await? {
+        Some(p) if p.value == ip => Ok(false),
+        _ => overwrite(aws, &name, ip).await.map(|_| true),
+    }
+}
+
+/// The Jitsi secrets that do not exist yet.
+pub async fn missing_secrets(aws: &Aws, names: &Names) -> Result<Vec<String>> {
+    let mut missing = Vec::new();
+    for name in names.secret_parameters() {
+        if !exists(aws, &name).await? {
+            missing.push(name);
+        }
+    }
+    Ok(missing)
+}
+
+/// Creates each missing secret with 32 random bytes from the OS CSPRNG.
+/// Never overwrites: a concurrent creator wins and its value stays.
+pub async fn create_secrets(aws: &Aws, names: &Names, missing: &[String]) -> Result<()> {
+    use rand::RngCore;
+    for name in missing {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        create(aws, names, name, &hex::encode(bytes), ParameterType::SecureString).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! Command-line parsing and dispatch. Kept apart from the commands so the
+//! commands can be driven from tests without a process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::config::{Config, FlagValues, Inputs};
+use crate::error::{exit, Error};
+use crate::state::Verdict;
+use crate::{aws, output, Context};
+
+const AFTER_HELP: &str = "\
+Configuration (highest wins): flags > MEETCTL_<KEY> environment > meetctl.toml > AWS_REGION/AWS_PROFILE/AWS_ENDPOINT_URL > defaults.
+Keys: project, domain, region, profile, endpoint_url, cluster, service, subnet_ids, security_group_id,
+certificate_arn, hosted_zone_id, ingress, task_cpu, task_memory, cpu_architecture, capacity_provider, prices_file,
+nlb_active_timeout, task_running_timeout, targets_healthy_timeout, task_stopped_timeout, nlb_deleted_timeout,
+lock_ttl, poll_interval_ms. `meetctl config show` prints them with their sources.
+
+Typical use:
+  meetctl up --domain meet.example.org     bring a meeting site online (minutes)
+  meetctl status                           what runs, what it costs so far
+  meetctl down                             remove every billable piece
+  meetctl cost                             idle, hourly and monthly cost against the alternatives
+
+Exit codes: 0 ok · 1 failed (the message says what exists and how to converge) · 2 bad input or preflight (nothing created)
+            3 status DEGRADED · 4 another run holds the lifecycle lock";
+
+/// On-demand, scale-to-zero Jitsi Meet on AWS.
+///
+/// Terraform (infra/) keeps what is free while idle; meetctl creates what bills by the
+/// hour (Elastic IP, network load balancer, running task, DNS record) on `up` and removes
+/// all of it on `down`.
+#[derive(Parser, Debug)]
+#[command(name = "meetctl", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./meetctl.toml; env MEETCTL_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More logs on stderr: -v meetctl's debug log, -vv also the AWS SDK's
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Project name; resource names and tags derive from it [default: jitsi-video-platform]
+    #[arg(long, global = true)]
+    pub project: Option<String>,
+    /// Host name of the meeting site, e.g. meet.example.org (required by `up`)
+    #[arg(long, global = true)]
+    pub domain: Option<String>,
+    /// AWS region [default: us-east-1]
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS shared-config profile
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS endpoint override, e.g. a local emulator at http://127.0.0.1:5000
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// ECS cluster [default: <project>-cluster]
+    #[arg(long, global = true)]
+    pub cluster: Option<String>,
+    /// ECS service [default: <project>-service]
+    #[arg(long, global = true)]
+    pub service: Option<String>,
+    /// Comma-separated public subnet ids [default: found by tag Project=<project>]
+    #[arg(long, global = true, value_name = "IDS")]
+    pub subnet_ids: Option<String>,
+    /// Task security group [default: found by tag Project=<project>]
+    #[arg(long, global = true, value_name = "ID")]
+    pub security_group_id: Option<String>,
+    /// ACM certificate for TLS 443 on the load balancer (without it: plain TCP 80)
+    #[arg(long, global = true, value_name = "ARN")]
+    pub certificate_arn: Option<String>,
+    /// Route53 hosted zone for the domain's alias record (without it: DNS is yours)
+    #[arg(long, global = true, value_name = "ID")]
+    pub hosted_zone_id: Option<String>,
+    /// How traffic reaches the task: nlb
+    #[arg(long, global = true, value_name = "MODE")]
+    pub ingress: Option<String>,
+    /// Set any configuration key, e.g. --set targets_healthy_timeout=1200
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Bring the meeting site online: address, load balancer, task, targets, DNS
+    Up {
+        /// Print the ordered plan; make no change (only read calls)
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove every billable piece and prove nothing tagged for the project remains
+    Down {
+        /// Print the ordered plan; make no change (only read calls)
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what runs and its health: ACTIVE, IDLE, TRANSITIONAL or DEGRADED (exit 3)
+    Status {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// Register the running task's IP in both target groups and deregister stale IPs
+    RegisterTargets {
+        /// Do not wait for the targets to become healthy
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Cost: idle per month, per hour up, monthly scenarios and break-even against the
+    /// alternatives (offline); --actual: the month's bill from Cost Explorer next to the model
+    Cost(commands::cost::CostArgs),
+    /// Inspect the configuration
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective configuration and where each value came from
+    Show {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+}
+
+fn flag_values(g: &GlobalArgs) -> Result<FlagValues, Error> {
+    let mut flags = FlagValues::default();
+    for pair in &g.set {
+        flags.set_pair(pair)?;
+    }
+    let named = [
+        ("project", &g.project),
+        ("domain", &g.domain),
+        ("region", &g.region),
+        ("profile", &g.profile),
+        ("endpoint_url", &g.endpoint_url),
+        ("cluster", &g.cluster),
+        ("service", &g.service),
+        ("subnet_ids", &g.subnet_ids),
+        ("security_group_id", &g.security_group_id),
+        ("certificate_arn", &g.certificate_arn),
+        ("hosted_zone_id", &g.hosted_zone_id),
+        ("ingress", &g.ingress),
+    ];
+    for (key, value) in named {
+        if let Some(v) = value {
+            flags.set(key, v.clone());
+        }
+    }
+    Ok(flags)
+}
+
+fn init_logging(verbose: u8) {
+    // -vv stops at debug for the SDK: trace would log raw HTTP bodies.
+    let filter = match verbose {
+        0 => "warn",
+        1 => "warn,meetctl=debug",
+        _ => "info,meetctl=debug,aws_smithy_runtime=debug,aws_config=debug",
+    };
+    let filter = std::env::var("MEETCTL_LOG").unwrap_or_else(|_| filter.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
+        .try_init();
+}
+
+/// The whole program: parse, configure, run, map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            let code = err.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(exit::FAILED);
+            eprintln!("error: {err:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let flags = flag_values(&cli.global)?;
+    let config = Config::load(&Inputs::from_process(cli.global.config.clone(), flags))?;
+    if let Command::Config { command: ConfigCommand::Show { output } } = &cli.command {
+        commands::config_show::run(&config, *output == OutputFormat::Json);
+        return Ok(exit::OK);
+    }
+    if let Command::Cost(args) = &cli.command {
+        if !args.actual {
+            commands::cost::run_model(&config, args)?;
+            return Ok(exit::OK);
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let aws = aws::Aws::connect(&config).await;
+        let ctx = Context::new(config, aws, output::Reporter::new());
+        let result = dispatch(&ctx, &cli.command).await;
+        tracing::debug!("AWS calls: {:?}", ctx.aws.ledger.calls());
+        result
+    })
+}
+
+async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Up { dry_run } => commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?,
+        Command::Down { dry_run } => commands::down::run(ctx, &commands::down::DownOptions { dry_run: *dry_run }).await?,
+        Command::Status { output } => {
+            let verdict = commands::status::run(ctx, *output == OutputFormat::Json).await?;
+            return Ok(if verdict == Verdict::Degraded { exit::DEGRADED } else { exit::OK });
+        }
+        Command::RegisterTargets { no_wait } => commands::register_targets::run(ctx, !*no_wait).await?,
+        Command::Cost(args) => commands::cost::run_actual(ctx, args).await?,
+        Command::Config { .. } => unreachable!("handled before the runtime starts"),
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,287 @@
+//! The convergent steps `up`, `down` and `register-targets` are built from.
+//! Each step looks at what exists first and does only what is missing, so a
+//! run that died anywhere is finished (or undone) by the next one.
+
+use crate::aws::ec2::{self, ElasticIp};
+use crate::aws::ecs::{self, Task};
+use crate::aws::elb::{self, ListenerSpec, LoadBalancer, TargetGroup, TargetGroupSpec};
+use crate::aws::ssm;
+use crate::error::{Error, Result};
+use crate::names::{JVB_PORT, TLS_PORT, WEB_PORT};
+use crate::output::Step;
+use crate::preflight::Base;
+use crate::wait::{poll_until, Probe};
+use crate::Context;
+
+fn progress(step: &Step) -> impl FnMut(&str, std::time::Duration) + '_ {
+    move |seen, _| step.progress(seen)
+}
+
+/// One Elastic IP for the project: reuse, allocate, and release duplicates a
+/// crashed run may have left.
+pub async fn ensure_eip(ctx: &Context) -> Result<ElasticIp> {
+    let mut eips = ec2::project_eips(&ctx.aws, &ctx.names).await?;
+    if eips.is_empty() {
+        let eip = ec2::allocate_eip(&ctx.aws, &ctx.names).await?;
+        ctx.note_created(format!("Elastic IP {} ({})", eip.allocation_id, eip.public_ip));
+        return Ok(eip);
+    }
+    // Keep the one in use if any; free spares (an unassociated EIP bills too).
+    eips.sort_by_key(|e| e.association_id.is_none());
+    let keep = eips.remove(0);
+    for spare in eips.iter().filter(|e| e.association_id.is_none()) {
+        tracing::info!("releasing duplicate Elastic IP {}", spare.allocation_id);
+        ec2::release_eip(&ctx.aws, spare).await?;
+    }
+    Ok(keep)
+}
+
+pub struct Ingress {
+    pub load_balancer: LoadBalancer,
+    pub jvb: TargetGroup,
+    pub web: TargetGroup,
+}
+
+async fn ensure_target_group(ctx: &Context, spec: &TargetGroupSpec, vpc_id: &str) -> Result<TargetGroup> {
+    if let Some(tg) = elb::find_target_group(&ctx.aws, &spec.name).await? {
+        return Ok(tg);
+    }
+    let tg = elb::create_target_group(&ctx.aws, &ctx.names, spec, vpc_id).await?;
+    ctx.note_created(format!("target group {}", tg.name));
+    Ok(tg)
+}
+
+/// The NLB in the chosen subnet with our EIP, both target groups and the
+/// listeners, waiting until the NLB is active.
+pub async fn ensure_load_balancer(ctx: &Context, base: &Base, eip: &ElasticIp, step: &Step) -> Result<Ingress> {
+    let aws = &ctx.aws;
+    let mut existing = elb::find_load_balancer(aws, &ctx.names.nlb()).await?;
+    if let Some(lb) = &existing {
+        // An NLB's subnet and address cannot change in place; one built for
+        // another subnet or address is replaced rather than left half-right.
+        let wrong_subnet = !lb.subnets.is_empty() && !lb.subnets.contains(&base.subnet.id);
+        let wrong_address = !lb.allocation_ids.is_empty() && !lb.allocation_ids.contains(&eip.allocation_id);
+        if wrong_subnet || wrong_address {
+            step.progress("replacing a load balancer built for another subnet or address");
+            delete_load_balancer(ctx, lb, step).await?;
+            existing = None;
+        }
+    }
+    let load_balancer = match existing {
+        Some(lb) => lb,
+        None => {
+            step.progress("creating load balancer");
+            let lb = elb::create_nlb(aws, &ctx.names, &base.subnet.id, &eip.allocation_id).await?;
+            ctx.note_created(format!("load balancer {}", lb.name));
+            lb
+        }
+    };
+    let jvb = ensure_target_group(ctx, &TargetGroupSpec::jvb(&ctx.names), &base.subnet.vpc_id).await?;
+    let web = ensure_target_group(ctx, &TargetGroupSpec::web(&ctx.names), &base.subnet.vpc_id).await?;
+    ensure_listeners(ctx, &load_balancer, &jvb, &web).await?;
+    let load_balancer = wait_active(ctx, &load_balancer, step).await?;
+    Ok(Ingress { load_balancer, jvb, web })
+}
+
+/// Waits until the NLB is `active`; `failed` or a vanished NLB is an error.
+pub async fn wait_active(ctx: &Context, load_balancer: &LoadBalancer, step: &Step) -> Result<LoadBalancer> {
+    let spec = ctx
+        .wait_spec(format!("load balancer {} to become active", load_balancer.name), ctx.config.timeouts.nlb_active)
+        .with_fix("raise nlb_active_timeout, or check the NLB in the EC2 console; re-running `meetctl up` resumes");
+    let arn = &load_balancer.arn;
+    poll_until(&spec, progress(step), || async {
+        match elb::describe_load_balancer(&ctx.aws, arn).await? {
+            Some(lb) if lb.state == "active" => Ok(Probe::Ready(lb)),
+            Some(lb) if lb.state == "failed" => Err(Error::Unexpected {
+                what: format!("load balancer {}", lb.name),
+                problem: "provisioning failed".into(),
+                fix: "run `meetctl down`, then `meetctl up` again".into(),
+            }),
+            Some(lb) => Ok(Probe::Pending(format!("load balancer {}", lb.state))),
+            None => Err(Error::Unexpected { what: format!("load balancer {arn}"), problem: "disappeared while provisioning".into(), fix: "re-run `meetctl up`".into() }),
+        }
+    })
+    .await
+}
+
+fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<ListenerSpec> {
+    use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+    let media = ListenerSpec { port: JVB_PORT, protocol: ProtocolEnum::Udp, target_group_arn: jvb.arn.clone(), certificate_arn: None };
+    let site = match &ctx.config.certificate_arn {
+        Some(cert) => ListenerSpec { port: TLS_PORT, protocol: ProtocolEnum::Tls, target_group_arn: web.arn.clone(), certificate_arn: Some(cert.clone()) },
+        None => ListenerSpec { port: WEB_PORT, protocol: ProtocolEnum::Tcp, target_group_arn: web.arn.clone(), certificate_arn: None },
+    };
+    vec![media, site]
+}
+
+/// Makes the listeners exactly the wanted ones (a certificate added or
+/// removed since the last run swaps TCP 80 and TLS 443).
+async fn ensure_listeners(ctx: &Context, lb: &LoadBalancer, jvb: &TargetGroup, web: &TargetGroup) -> Result<()> {
+    let wanted = listener_specs(ctx, jvb, web);
+    let existing = elb::listeners(&ctx.aws, &lb.arn).await?;
+    for l in existing.iter().filter(|l| !wanted.iter().any(|w| w.matches(l))) {
+        elb::delete_listener(&ctx.aws, &l.arn).await?;
+    }
+    for spec in wanted.iter().filter(|w| !existing.iter().any(|l| w.matches(l))) {
+        elb::create_listener(&ctx.aws, &ctx.names, &lb.arn, spec).await?;
+        ctx.note_created(format!("listener {} {}", spec.protocol.as_str(), spec.port));
+    }
+    Ok(())
+}
+
+/// Scales the service to 1, pinned to the NLB's subnet, and waits for a
+/// running task with a private IP. With `restart`, a task already running
+/// is replaced so the JVB reads a changed advertise address.
+pub async fn ensure_task(ctx: &Context, base: &Base, restart: bool, step: &Step) -> Result<Task> {
+    let c = &ctx.config;
+    let service = ecs::service(&ctx.aws, &c.cluster, &c.service).await?.ok_or_else(|| {
+        Error::Unexpected { what: format!("service {}", c.service), problem: "disappeared after preflight".into(), fix: "apply infra/ again".into() }
+    })?;
+    let before = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+    let pinned = service.subnets == [base.subnet.id.clone()] && service.security_groups == [base.security_group.id.clone()];
+    let restart = restart && !before.is_empty();
+    if service.desired != 1 || !pinned || restart {
+        step.progress("scaling the service to 1");
+        ecs::scale(&ctx.aws, &c.cluster, &c.service, 1, Some((&base.subnet.id, &base.security_group.id)), restart).await?;
+        ctx.note_created(format!("service {} at desired 1", c.service));
+    }
+    let old: Vec<String> = if restart { before.iter().map(|t| t.arn.clone()).collect() } else { Vec::new() };
+    let spec = ctx
+        .wait_spec(format!("a RUNNING task of service {}", c.service), c.timeouts.task_running)
+        .with_fix("check the service's events and the task's stopped reason in the ECS console (image pull, secrets, memory); raise task_running_timeout if pulls are slow");
+    poll_until(&spec, progress(step), || async {
+        let tasks = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+        let newest_running = tasks
+            .iter()
+            .filter(|t| t.is_running() && t.private_ip.is_some() && !old.contains(&t.arn))
+            .max_by_key(|t| t.started_at_epoch.unwrap_or(0));
+        Ok(match newest_running {
+            Some(t) => Probe::Ready(t.clone()),
+            None if tasks.is_empty() => Probe::Pending("no task yet".into()),
+            None => Probe::Pending(tasks.iter().map(|t| format!("task {} {}", t.short_id(), t.last_status)).collect::<Vec<_>>().join(", ")),
+        })
+    })
+    .await
+}
+
+/// Registers `ip` in both target groups and deregisters every other target,
+/// so a replaced task never leaves its old address behind.
+pub async fn sync_targets(ctx: &Context, groups: &[&TargetGroup], ip: &str) -> Result<Vec<String>> {
+    let mut deregistered = Vec::new();
+    for tg in groups {
+        let targets = elb::targets(&ctx.aws, &tg.arn).await?;
+        if !targets.iter().any(|t| t.ip == ip) {
+            elb::register(&ctx.aws, tg, ip).await?;
+        }
+        let stale: Vec<_> = targets.into_iter().filter(|t| t.ip != ip && t.state != "draining").collect();
+        elb::deregister(&ctx.aws, tg, &stale).await?;
+        deregistered.extend(stale.iter().map(|t| format!("{} from {}", t.ip, tg.name)));
+    }
+    Ok(deregistered)
+}
+
+/// Waits until `ip` is healthy in every group; shows each group's state.
+pub async fn wait_healthy(ctx: &Context, groups: &[&TargetGroup], ip: &str, step: &Step) -> Result<()> {
+    let spec = ctx
+        .wait_spec(format!("target {ip} to be healthy in {}", groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" and ")), ctx.config.timeouts.targets_healthy)
+        .with_fix("check that the security group allows TCP 80 and 8080 from the VPC CIDR and that the jvb and web containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
+    poll_until(&spec, progress(step), || async {
+        let mut states = Vec::new();
+        for tg in groups {
+            let targets = elb::targets(&ctx.aws, &tg.arn).await?;
+            let state = targets.iter().find(|t| t.ip == ip).map(|t| match &t.reason {
+                Some(r) if t.state != "healthy" => format!("{} ({r})", t.state),
+                _ => t.state.clone(),
+            });
+            states.push((tg.name.clone(), state.unwrap_or_else(|| "not registered".into())));
+        }
+        Ok(if states.iter().all(|(_, s)| s == "healthy") {
+            Probe::Ready(())
+        } else {
+            Probe::Pending(states.iter().map(|(n, s)| format!("{n}: {s}")).collect::<Vec<_>>().join(", "))
+        })
+    })
+    .await
+}
+
+/// Scales to 0 and waits until no task of the service is left.
+pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
+    let c = &ctx.config;
+    let Some(service) = ecs::service(&ctx.aws, &c.cluster, &c.service).await? else { return Ok(()) };
+    if service.desired != 0 {
+        ecs::scale(&ctx.aws, &c.cluster, &c.service, 0, None, false).await?;
+    }
+    let spec = ctx.wait_spec(format!("the tasks of service {} to stop", c.service), c.timeouts.task_stopped).with_fix("check the ECS console for a task stuck in DEACTIVATING; re-run `meetctl down` to resume");
+    poll_until(&spec, progress(step), || async {
+        let tasks = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+        Ok(if tasks.is_empty() {
+            Probe::Ready(())
+        } else {
+            Probe::Pending(tasks.iter().map(|t| format!("task {} {}", t.short_id(), t.last_status)).collect::<Vec<_>>().join(", "))
+        })
+    })
+    .await
+}
+
+/// Deletes the listeners and the NLB, and waits until it is gone.
+pub async fn delete_load_balancer(ctx: &Context, lb: &LoadBalancer, step: &Step) -> Result<()> {
+    for listener in elb::listeners(&ctx.aws, &lb.arn).await? {
+        elb::delete_listener(&ctx.aws, &listener.arn).await?;
+    }
+    elb::delete_load_balancer(&ctx.aws, &lb.arn).await?;
+    let spec = ctx.wait_spec(format!("load balancer {} to be deleted", lb.name), ctx.config.timeouts.nlb_deleted);
+    poll_until(&spec, progress(step), || async {
+        Ok(match elb::describe_load_balancer(&ctx.aws, &lb.arn).await? {
+            None => Probe::Ready(()),
+            Some(still) => Probe::Pending(format!("load balancer {}", still.state)),
+        })
+    })
+    .await
+}
+
+/// Releases an EIP once nothing holds it: the NLB's network interface goes
+/// away some time after the NLB itself, and releasing earlier fails.
+pub async fn release_eip(ctx: &Context, eip: &ElasticIp, step: &Step) -> Result<()> {
+    let spec = ctx.wait_spec(format!("Elastic IP {} to be detached", eip.public_ip), ctx.config.timeouts.nlb_deleted);
+    let names = &ctx.names;
+    poll_until(&spec, progress(step), || async {
+        let now = ec2::project_eips(&ctx.aws, names).await?;
+        Ok(match now.iter().find(|e| e.allocation_id == eip.allocation_id) {
+            Some(e) if e.association_id.is_some() => Probe::Pending(format!("{} still attached ({})", e.public_ip, e.association_id.as_deref().unwrap_or(""))),
+            _ => Probe::Ready(()),
+        })
+    })
+    .await?;
+    ec2::release_eip(&ctx.aws, eip).await
+}
+
+/// Deletes whatever the project still has tagged: load balancers, target
+/// groups and Elastic IPs, then the advertise parameter.
+pub async fn remove_billable(ctx: &Context, step: &Step) -> Result<()> {
+    for lb in elb::project_load_balancers(&ctx.aws, &ctx.names).await? {
+        step.progress(&format!("deleting load balancer {}", lb.name));
+        delete_load_balancer(ctx, &lb, step).await?;
+    }
+    for tg in elb::project_target_groups(&ctx.aws, &ctx.names).await? {
+        step.progress(&format!("deleting target group {}", tg.name));
+        elb::delete_target_group(&ctx.aws, &tg.arn).await?;
+    }
+    for eip in ec2::project_eips(&ctx.aws, &ctx.names).await? {
+        step.progress(&format!("releasing Elastic IP {}", eip.public_ip));
+        release_eip(ctx, &eip, step).await?;
+    }
+    ssm::delete(&ctx.aws, &ctx.names.advertise_parameter()).await?;
+    Ok(())
+}
+
+/// What billable resources tagged for the project remain (empty = proven clean).
+pub async fn billable_leftovers(ctx: &Context) -> Result<Vec<String>> {
+    let mut left = Vec::new();
+    for lb in elb::project_load_balancers(&ctx.aws, &ctx.names).await? {
+        left.push(format!("load balancer {}", lb.name));
+        left.extend(elb::listeners(&ctx.aws, &lb.arn).await?.iter().map(|l| format!("listener {} {}", l.protocol, l.port)));
+    }
+    left.extend(elb::project_target_groups(&ctx.aws, &ctx.names).await?.iter().map(|tg| format!("target group {}", tg.name)));
+    left.extend(ec2::project_eips(&ctx.aws, &ctx.names).await?.iter().map(|e| format!("Elastic IP {} ({})", e.public_ip, e.allocation_id)));
+    Ok(left)
+}

@@ -1,0 +1,84 @@
+//! Names and tags of everything meetctl creates. They derive from the
+//! project alone so that a re-run finds what a crashed run left behind.
+
+pub const TAG_PROJECT: &str = "Project";
+pub const TAG_MANAGED_BY: &str = "ManagedBy";
+pub const TAG_LIFECYCLE: &str = "Lifecycle";
+pub const MANAGED_BY: &str = "meetctl";
+pub const LIFECYCLE: &str = "on-demand";
+
+pub const JVB_PORT: i32 = 10000;
+pub const JVB_HEALTH_PORT: &str = "8080";
+pub const WEB_PORT: i32 = 80;
+pub const TLS_PORT: i32 = 443;
+
+#[derive(Clone, Debug)]
+pub struct Names {
+    pub project: String,
+}
+
+impl Names {
+    pub fn new(project: &str) -> Self {
+        Names { project: project.to_string() }
+    }
+
+    pub fn nlb(&self) -> String {
+        format!("{}-nlb", self.project)
+    }
+
+    pub fn jvb_target_group(&self) -> String {
+        format!("{}-jvb", self.project)
+    }
+
+    pub fn web_target_group(&self) -> String {
+        format!("{}-web", self.project)
+    }
+
+    pub fn eip(&self) -> String {
+        format!("{}-eip", self.project)
+    }
+
+    /// The parameter the JVB container reads as `JVB_ADVERTISE_IPS`.
+    pub fn advertise_parameter(&self) -> String {
+        format!("/{}/jvb_advertise_ips", self.project)
+    }
+
+    pub fn lock_parameter(&self) -> String {
+        format!("/{}/meetctl/lock", self.project)
+    }
+
+    /// Jitsi component passwords the task definition reads from SSM.
+    pub fn secret_parameters(&self) -> Vec<String> {
+        ["jicofo_auth_password", "jvb_auth_password"]
+            .iter()
+            .map(|s| format!("/{}/{s}", self.project))
+            .collect()
+    }
+
+    /// The ECS task group of the service's tasks (`ListTasks` in the emulator
+    /// ignores `serviceName`, so tasks are matched by group everywhere).
+    pub fn task_group(service: &str) -> String {
+        format!("service:{service}")
+    }
+
+    /// Tags on every resource meetctl creates, plus a Name.
+    pub fn tags(&self, name: &str) -> Vec<(String, String)> {
+        vec![
+            (TAG_PROJECT.into(), self.project.clone()),
+            (TAG_MANAGED_BY.into(), MANAGED_BY.into()),
+            (TAG_LIFECYCLE.into(), LIFECYCLE.into()),
+            ("Name".into(), name.into()),
+        ]
+    }
+
+    /// True when a resource's tags mark it as one of ours for this project.
+    pub fn is_ours<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        let mut project = false;
+        let mut managed = false;
+        for (k, v) in tags {
+            project |= k == TAG_PROJECT && v == self.project;
+            managed |= k == TAG_MANAGED_BY && v == MANAGED_BY;
+        }
+        project && managed
+    }
+}

@@ -1,0 +1,79 @@
+//! Everything `up` checks before it creates anything. A failure here names
+//! the fix and leaves the account untouched.
+
+use crate::aws::ec2::{self, SecurityGroup, Subnet};
+use crate::aws::ecs::{self, Service, TaskSize};
+use crate::aws::{acm, route53, ssm, sts};
+use crate::error::{Error, Result};
+use crate::Context;
+
+#[derive(Clone, Debug)]
+pub struct Base {
+    pub account: String,
+    /// The subnet the NLB and the task share (first by availability zone).
+    pub subnet: Subnet,
+    pub security_group: SecurityGroup,
+    pub vpc_cidr: String,
+    pub service: Service,
+    pub task_size: TaskSize,
+    pub missing_secrets: Vec<String>,
+}
+
+/// The checks that need no domain: shared by `up`, `down` and `register-targets`.
+pub async fn identity_and_service(ctx: &Context) -> Result<(String, Service)> {
+    let identity = sts::caller_identity(&ctx.aws).await?;
+    let c = &ctx.config;
+    if !ecs::cluster_is_active(&ctx.aws, &c.cluster).await? {
+        return Err(Error::preflight(
+            "cluster",
+            format!("ECS cluster `{}` not found (or not ACTIVE) in {}", c.cluster, c.region),
+            "apply infra/ (terraform apply), or set `cluster` to the cluster's name (see `terraform output cluster`)",
+        ));
+    }
+    let service = ecs::service(&ctx.aws, &c.cluster, &c.service).await?.ok_or_else(|| {
+        Error::preflight(
+            "service",
+            format!("ECS service `{}` not found in cluster `{}`", c.service, c.cluster),
+            "apply infra/ (terraform apply), or set `service` to the service's name (see `terraform output service`)",
+        )
+    })?;
+    Ok((identity.account, service))
+}
+
+pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
+    let c = &ctx.config;
+    let (account, service) = identity_and_service(ctx).await?;
+    let subnets = ec2::subnets(&ctx.aws, &c.project, c.subnet_ids.as_deref()).await?;
+    let subnet = subnets.first().cloned().ok_or_else(|| {
+        Error::preflight(
+            "subnet_ids",
+            format!("no subnets tagged Project={} in {}", c.project, c.region),
+            "apply infra/ (terraform apply), or set subnet_ids to the public subnets",
+        )
+    })?;
+    if let Some(other) = subnets.iter().find(|s| s.vpc_id != subnet.vpc_id) {
+        return Err(Error::preflight(
+            "subnet_ids",
+            format!("{} is in {} but {} is in {}", other.id, other.vpc_id, subnet.id, subnet.vpc_id),
+            "list subnets of one VPC only",
+        ));
+    }
+    let security_group = ec2::security_group(&ctx.aws, &c.project, c.security_group_id.as_deref()).await?;
+    if security_group.vpc_id != subnet.vpc_id {
+        return Err(Error::preflight(
+            "security_group_id",
+            format!("{} is in {} but the subnets are in {}", security_group.id, security_group.vpc_id, subnet.vpc_id),
+            "use the task security group of the same VPC",
+        ));
+    }
+    let vpc_cidr = ec2::vpc_cidr(&ctx.aws, &subnet.vpc_id).await?;
+    let task_size = ecs::task_size(&ctx.aws, &service.task_definition).await?;
+    if let Some(arn) = &c.certificate_arn {
+        acm::check_certificate(&ctx.aws, arn, domain).await?;
+    }
+    if let Some(zone) = &c.hosted_zone_id {
+        route53::check_zone(&ctx.aws, zone, domain).await?;
+    }
+    let missing_secrets = ssm::missing_secrets(&ctx.aws, &ctx.names).await?;
+    Ok(Base { account, subnet, security_group, vpc_cidr, service, task_size, missing_secrets })
+}

@@ -1,0 +1,213 @@
+//! What exists right now, and the one word that sums it up.
+
+use serde::Serialize;
+
+use crate::aws::ec2::{self, ElasticIp};
+use crate::aws::ecs::{self, Service, Task};
+use crate::aws::elb::{self, Listener, LoadBalancer, Target, TargetGroup};
+use crate::aws::route53::{self, AliasRecord};
+use crate::aws::ssm;
+use crate::error::Result;
+use crate::lock::{self, LockRecord};
+use crate::names::{JVB_PORT, TLS_PORT, WEB_PORT};
+use crate::Context;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Active,
+    Idle,
+    Transitional,
+    Degraded,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Active => "ACTIVE",
+            Verdict::Idle => "IDLE",
+            Verdict::Transitional => "TRANSITIONAL",
+            Verdict::Degraded => "DEGRADED",
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetGroupState {
+    pub group: TargetGroup,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Observed {
+    pub service: Option<Service>,
+    pub tasks: Vec<Task>,
+    pub load_balancer: Option<LoadBalancer>,
+    pub listeners: Vec<Listener>,
+    pub jvb: Option<TargetGroupState>,
+    pub web: Option<TargetGroupState>,
+    pub elastic_ips: Vec<ElasticIp>,
+    pub advertise_ips: Option<String>,
+    pub dns_record: Option<AliasRecord>,
+    pub lock: Option<LockRecord>,
+}
+
+async fn group_state(ctx: &Context, name: &str) -> Result<Option<TargetGroupState>> {
+    let Some(group) = elb::find_target_group(&ctx.aws, name).await? else { return Ok(None) };
+    let targets = elb::targets(&ctx.aws, &group.arn).await?;
+    Ok(Some(TargetGroupState { group, targets }))
+}
+
+pub async fn observe(ctx: &Context) -> Result<Observed> {
+    let (c, aws, names) = (&ctx.config, &ctx.aws, &ctx.names);
+    let service = ecs::service(aws, &c.cluster, &c.service).await?;
+    let tasks = if service.is_some() { ecs::service_tasks(aws, &c.cluster, &c.service).await? } else { Vec::new() };
+    let load_balancer = elb::find_load_balancer(aws, &names.nlb()).await?;
+    let listeners = match &load_balancer {
+        Some(lb) => elb::listeners(aws, &lb.arn).await?,
+        None => Vec::new(),
+    };
+    let dns_record = match (&c.hosted_zone_id, &c.domain) {
+        (Some(zone), Some(domain)) => route53::find_alias(aws, zone, domain).await?,
+        _ => None,
+    };
+    Ok(Observed {
+        service,
+        tasks,
+        load_balancer,
+        listeners,
+        jvb: group_state(ctx, &names.jvb_target_group()).await?,
+        web: group_state(ctx, &names.web_target_group()).await?,
+        elastic_ips: ec2::project_eips(aws, names).await?,
+        advertise_ips: ssm::get(aws, &names.advertise_parameter()).await?.map(|p| p.value),
+        dns_record,
+        lock: lock::current(aws, names).await?.filter(|l| l.expires_in().is_some()),
+    })
+}
+
+/// The assessment behind the verdict: what is wrong, and what is still moving.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assessment {
+    pub verdict: Verdict,
+    pub problems: Vec<String>,
+    pub in_progress: Vec<String>,
+    pub fixes: Vec<String>,
+}
+
+impl Observed {
+    pub fn desired(&self) -> i32 {
+        self.service.as_ref().map(|s| s.desired).unwrap_or(0)
+    }
+
+    pub fn running_task(&self) -> Option<&Task> {
+        self.tasks.iter().find(|t| t.is_running() && t.private_ip.is_some())
+    }
+
+    /// Nothing billable of ours exists and nothing is asked to run.
+    pub fn is_idle(&self) -> bool {
+        self.desired() == 0
+            && self.tasks.is_empty()
+            && self.load_balancer.is_none()
+            && self.jvb.is_none()
+            && self.web.is_none()
+            && self.elastic_ips.is_empty()
+            && self.advertise_ips.is_none()
+            && self.dns_record.is_none()
+    }
+
+    pub fn assess(&self, certificate: Option<&str>, want_dns: bool) -> Assessment {
+        let mut problems = Vec::new();
+        let mut in_progress = Vec::new();
+        let mut fixes = Vec::new();
+        if self.is_idle() {
+            return Assessment { verdict: Verdict::Idle, problems, in_progress, fixes };
+        }
+        let task = self.running_task();
+        if self.desired() == 0 {
+            problems.push("the service is scaled to 0 but billable resources remain".into());
+        } else if task.is_none() {
+            match self.tasks.first() {
+                Some(t) => in_progress.push(format!("task {} is {}", t.short_id(), t.last_status)),
+                None => in_progress.push("waiting for ECS to start the task".into()),
+            }
+        }
+        match &self.load_balancer {
+            None => problems.push("no load balancer: nobody can reach the task".into()),
+            Some(lb) if lb.state == "provisioning" => in_progress.push("load balancer is provisioning".into()),
+            Some(lb) if lb.state != "active" => problems.push(format!("load balancer state is {}", lb.state)),
+            Some(_) => {}
+        }
+        match self.elastic_ips.as_slice() {
+            [] => problems.push("no Elastic IP: the JVB has no stable address to advertise".into()),
+            [eip] => {
+                if self.advertise_ips.as_deref() != Some(eip.public_ip.as_str()) {
+                    problems.push(format!(
+                        "JVB_ADVERTISE_IPS is {} but the Elastic IP is {}: media breaks with 3+ people",
+                        self.advertise_ips.as_deref().unwrap_or("unset"),
+                        eip.public_ip
+                    ));
+                }
+            }
+            many => problems.push(format!("{} Elastic IPs tagged for this project (one expected)", many.len())),
+        }
+        for (label, group) in [("JVB (UDP 10000)", &self.jvb), ("web (TCP 80)", &self.web)] {
+            let Some(group) = group else {
+                problems.push(format!("{label} target group is missing"));
+                continue;
+            };
+            let expected_ip = task.and_then(|t| t.private_ip.as_deref());
+            for t in &group.targets {
+                if Some(t.ip.as_str()) != expected_ip && expected_ip.is_some() {
+                    problems.push(format!("{label}: stale target {} ({}) is not the running task", t.ip, t.state));
+                    fixes.push("run `meetctl register-targets` to deregister stale IPs".into());
+                }
+            }
+            if let Some(ip) = expected_ip {
+                match group.targets.iter().find(|t| t.ip == ip) {
+                    None => problems.push(format!("{label}: the task {ip} is not registered")),
+                    Some(t) if t.state == "healthy" => {}
+                    Some(t) if t.state == "initial" => in_progress.push(format!("{label}: target {ip} is initial (health checks running)")),
+                    Some(t) => problems.push(format!("{label}: target {ip} is {}{}", t.state, t.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())),
+                }
+            }
+        }
+        if self.load_balancer.is_some() {
+            for (port, protocol) in expected_listeners(certificate) {
+                if !self.listeners.iter().any(|l| l.port == port && l.protocol == protocol) {
+                    problems.push(format!("listener {protocol} {port} is missing"));
+                }
+            }
+        }
+        if want_dns {
+            match (&self.dns_record, &self.load_balancer) {
+                (None, _) => problems.push("no DNS record for the domain".into()),
+                (Some(r), Some(lb)) if !r.target_dns.eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.')) => {
+                    problems.push(format!("DNS record points at {}, not the load balancer {}", r.target_dns, lb.dns_name))
+                }
+                _ => {}
+            }
+        }
+        let verdict = if self.lock.is_some() {
+            in_progress.push("a meetctl run holds the lifecycle lock".into());
+            Verdict::Transitional
+        } else if !problems.is_empty() {
+            Verdict::Degraded
+        } else if !in_progress.is_empty() {
+            Verdict::Transitional
+        } else {
+            Verdict::Active
+        };
+        if verdict == Verdict::Degraded {
+            fixes.push("run `meetctl up` to converge to a working platform, or `meetctl down` to remove every billable piece".into());
+        }
+        fixes.dedup();
+        Assessment { verdict, problems, in_progress, fixes }
+    }
+}
+
+/// Listeners the NLB should have: UDP media always; TLS 443 with a
+/// certificate, plain TCP 80 without one.
+pub fn expected_listeners(certificate: Option<&str>) -> Vec<(i32, &'static str)> {
+    let web = if certificate.is_some() { (TLS_PORT, "TLS") } else { (WEB_PORT, "TCP") };
+    vec![(JVB_PORT, "UDP"), web]
+}

@@ -1,0 +1,172 @@
+//! Test fixture: a local AWS (moto + control-plane shim, harness/local_aws.py)
+//! per test on a free loopback port, the real meetctl binary, and SDK clients
+//! to assert on the emulator's state.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use meetctl::aws::Aws;
+
+pub struct LocalAws {
+    child: Child,
+    pub endpoint: String,
+    pub ready: serde_json::Value,
+    _dir: tempfile::TempDir,
+}
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MEETCTL_TEST_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let default = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/meetctl/venv/bin/python");
+    assert!(default.exists(), "no Python with moto: run `bash scripts/python-env.sh` (or set MEETCTL_TEST_PYTHON)");
+    default
+}
+
+impl LocalAws {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ready_file = dir.path().join("ready.json");
+        let child = Command::new(python())
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/harness/local_aws.py"))
+            .args(["serve", "--ready-file"])
+            .arg(&ready_file)
+            .args(["--shim-interval", "0.05"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the local AWS harness");
+        let mut harness = LocalAws { child, endpoint: String::new(), ready: serde_json::Value::Null, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !ready_file.exists() {
+            if let Some(status) = harness.child.try_wait().unwrap() {
+                panic!("local AWS harness exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "local AWS harness not ready after 90s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        harness.ready = serde_json::from_str(&std::fs::read_to_string(&ready_file).unwrap()).unwrap();
+        harness.endpoint = harness.ready["endpoint"].as_str().unwrap().to_string();
+        harness
+    }
+
+    pub fn field(&self, key: &str) -> String {
+        self.ready[key].as_str().unwrap_or_else(|| panic!("ready file has no {key}")).to_string()
+    }
+
+    /// A `meetctl` command against this emulator, isolated from the caller's
+    /// environment and working directory.
+    pub fn meetctl(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetctl"));
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self._dir.path())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("NO_COLOR", "1")
+            .env("MEETCTL_ENDPOINT_URL", &self.endpoint)
+            .env("MEETCTL_POLL_INTERVAL_MS", "50")
+            .env("MEETCTL_DOMAIN", self.field("domain"))
+            .env("MEETCTL_HOSTED_ZONE_ID", self.field("hosted_zone_id"))
+            .current_dir(self._dir.path());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.meetctl().args(args).output().unwrap()
+    }
+
+    /// SDK clients pointed at the emulator, for assertions.
+    pub async fn aws(&self) -> Aws {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        Aws::from_sdk_config(&sdk, "us-east-1")
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        // SIGTERM so the harness stops moto cleanly; only our own child, by PID.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!("--- stdout\n{}\n--- stderr\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[track_caller]
+pub fn assert_code(out: &Output, code: i32) {
+    assert_eq!(out.status.code(), Some(code), "unexpected exit code\n{}", text(out));
+}
+
+/// Everything billable or stateful that meetctl could have created, as seen by the emulator.
+#[derive(Debug, Default, PartialEq)]
+pub struct Inventory {
+    pub load_balancers: Vec<String>,
+    pub target_groups: Vec<String>,
+    pub listeners: Vec<(String, i32)>,
+    pub elastic_ips: Vec<String>,
+    pub parameters: Vec<String>,
+    pub desired: i32,
+}
+
+pub const PROJECT: &str = "jitsi-video-platform";
+
+pub fn tags_are_ours(tags: &[(String, String)]) -> bool {
+    let has = |k: &str, v: &str| tags.iter().any(|(tk, tv)| tk == k && tv == v);
+    has("Project", PROJECT) && has("ManagedBy", "meetctl") && has("Lifecycle", "on-demand")
+}
+
+pub async fn inventory(aws: &Aws) -> Inventory {
+    let mut inv = Inventory::default();
+    let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
+    for lb in lbs.load_balancers() {
+        inv.load_balancers.push(lb.load_balancer_name().unwrap().to_string());
+        let ls = aws.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await.unwrap();
+        for l in ls.listeners() {
+            inv.listeners.push((l.protocol().unwrap().as_str().to_string(), l.port().unwrap()));
+        }
+    }
+    let tgs = aws.elb.describe_target_groups().send().await.unwrap();
+    inv.target_groups = tgs.target_groups().iter().map(|t| t.target_group_name().unwrap().to_string()).collect();
+    let eips = aws.ec2.describe_addresses().send().await.unwrap();
+    inv.elastic_ips = eips.addresses().iter().map(|a| a.allocation_id().unwrap().to_string()).collect();
+    let params = aws.ssm.describe_parameters().send().await.unwrap();
+    inv.parameters = params.parameters().iter().map(|p| p.name().unwrap().to_string()).collect();
+    inv.parameters.sort();
+    inv.listeners.sort();
+    let svc = aws.ecs.describe_services().cluster(format!("{PROJECT}-cluster")).services(format!("{PROJECT}-service")).send().await.unwrap();
+    inv.desired = svc.services()[0].desired_count();
+    inv
+}
+
+/// True when nothing meetctl creates exists (secrets may stay: they are free and reused).
+pub fn is_clean(inv: &Inventory) -> bool {
+    inv.load_balancers.is_empty()
+        && inv.target_groups.is_empty()
+        && inv.listeners.is_empty()
+        && inv.elastic_ips.is_empty()
+        && inv.desired == 0
+        && !inv.parameters.iter().any(|p| p.ends_with("jvb_advertise_ips") || p.ends_with("meetctl/lock"))
+}
