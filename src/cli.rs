@@ -12,21 +12,33 @@ use crate::error::{exit, Error};
 use crate::state::Verdict;
 use crate::{aws, output, Context};
 
-const AFTER_HELP: &str = "\
-Configuration (highest wins): flags > MEETCTL_<KEY> environment > meetctl.toml > AWS_REGION/AWS_PROFILE/AWS_ENDPOINT_URL > defaults.
-Keys: project, domain, region, profile, endpoint_url, cluster, service, subnet_ids, security_group_id,
-certificate_arn, hosted_zone_id, ingress, task_cpu, task_memory, cpu_architecture, capacity_provider, prices_file,
-nlb_active_timeout, task_running_timeout, targets_healthy_timeout, task_stopped_timeout, nlb_deleted_timeout,
-lock_ttl, poll_interval_ms. `meetctl config show` prints them with their sources.
-
-Typical use:
-  meetctl up --domain meet.example.org     bring a meeting site online (minutes)
-  meetctl status                           what runs, what it costs so far
-  meetctl down                             remove every billable piece
-  meetctl cost                             idle, hourly and monthly cost against the alternatives
-
-Exit codes: 0 ok · 1 failed (the message says what exists and how to converge) · 2 bad input or preflight (nothing created)
-            3 status DEGRADED · 4 another run holds the lifecycle lock";
+fn after_help() -> String {
+    let width = crate::config::key_help()
+        .iter()
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(0);
+    let keys: Vec<String> = crate::config::key_help()
+        .iter()
+        .map(|(k, help)| format!("  {k:width$}  {help}"))
+        .collect();
+    format!(
+        "Configuration: flags > MEETCTL_<KEY> environment > meetctl.toml > AWS_REGION/AWS_PROFILE/AWS_ENDPOINT_URL > defaults. \
+         `meetctl config show` prints each value and its source. Keys:\n{}\n\n\
+         Typical use:\n  \
+         meetctl up --domain meet.example.org   bring a meeting site online (minutes)\n  \
+         meetctl status                         what runs, what it costs so far\n  \
+         meetctl down                           remove every billable piece\n  \
+         meetctl cost                           idle, hourly and monthly cost against the alternatives\n\n\
+         Exit codes:\n  \
+         0  ok\n  \
+         1  failed (the message says what exists and how to converge)\n  \
+         2  bad input or failed preflight (nothing created)\n  \
+         3  status DEGRADED\n  \
+         4  another run holds the lifecycle lock",
+        keys.join("\n")
+    )
+}
 
 /// On-demand, scale-to-zero Jitsi Meet on AWS.
 ///
@@ -34,7 +46,7 @@ Exit codes: 0 ok · 1 failed (the message says what exists and how to converge) 
 /// hour (Elastic IP, network load balancer, running task, DNS record) on `up` and removes
 /// all of it on `down`.
 #[derive(Parser, Debug)]
-#[command(name = "meetctl", version, after_help = AFTER_HELP)]
+#[command(name = "meetctl", version, after_help = after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -139,6 +151,13 @@ pub enum ConfigCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Print a meetctl.toml made from `terraform output -json` of the applied infra/
+    /// (e.g. `meetctl config import-terraform infra > meetctl.toml`)
+    ImportTerraform {
+        /// The infra/ directory you applied
+        #[arg(default_value = "infra")]
+        dir: PathBuf,
+    },
 }
 
 fn flag_values(g: &GlobalArgs) -> Result<FlagValues, Error> {
@@ -190,7 +209,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let code = err.downcast_ref::<Error>().map(Error::exit_code).unwrap_or(exit::FAILED);
+            let code = err
+                .downcast_ref::<Error>()
+                .map(Error::exit_code)
+                .unwrap_or(exit::FAILED);
             eprintln!("error: {err:#}");
             ExitCode::from(code)
         }
@@ -199,8 +221,25 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     let flags = flag_values(&cli.global)?;
+    if let Command::Config {
+        command: ConfigCommand::ImportTerraform { dir },
+    } = &cli.command
+    {
+        // Needs no configuration: it is how a first meetctl.toml is made.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        print!(
+            "{}",
+            runtime.block_on(commands::config_import::render(dir))?
+        );
+        return Ok(exit::OK);
+    }
     let config = Config::load(&Inputs::from_process(cli.global.config.clone(), flags))?;
-    if let Command::Config { command: ConfigCommand::Show { output } } = &cli.command {
+    if let Command::Config {
+        command: ConfigCommand::Show { output },
+    } = &cli.command
+    {
         commands::config_show::run(&config, *output == OutputFormat::Json);
         return Ok(exit::OK);
     }
@@ -210,7 +249,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             return Ok(exit::OK);
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let aws = aws::Aws::connect(&config).await;
         let ctx = Context::new(config, aws, output::Reporter::new());
@@ -222,13 +264,23 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
     match command {
-        Command::Up { dry_run } => commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?,
-        Command::Down { dry_run } => commands::down::run(ctx, &commands::down::DownOptions { dry_run: *dry_run }).await?,
+        Command::Up { dry_run } => {
+            commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?
+        }
+        Command::Down { dry_run } => {
+            commands::down::run(ctx, &commands::down::DownOptions { dry_run: *dry_run }).await?
+        }
         Command::Status { output } => {
             let verdict = commands::status::run(ctx, *output == OutputFormat::Json).await?;
-            return Ok(if verdict == Verdict::Degraded { exit::DEGRADED } else { exit::OK });
+            return Ok(if verdict == Verdict::Degraded {
+                exit::DEGRADED
+            } else {
+                exit::OK
+            });
         }
-        Command::RegisterTargets { no_wait } => commands::register_targets::run(ctx, !*no_wait).await?,
+        Command::RegisterTargets { no_wait } => {
+            commands::register_targets::run(ctx, !*no_wait).await?
+        }
         Command::Cost(args) => commands::cost::run_actual(ctx, args).await?,
         Command::Config { .. } => unreachable!("handled before the runtime starts"),
     }

@@ -61,46 +61,195 @@ const fn key(name: &'static str, kind: Kind, help: &'static str) -> KeySpec {
 /// Every key meetctl understands; anything else in the file or in a
 /// `MEETCTL_*` variable is an error.
 const KEYS: &[KeySpec] = &[
-    key("project", Kind::Text, "project name; tags and resource names derive from it"),
-    key("domain", Kind::Text, "host name of the meeting site, e.g. meet.example.org"),
+    key(
+        "project",
+        Kind::Text,
+        "project name; tags and resource names derive from it",
+    ),
+    key(
+        "domain",
+        Kind::Text,
+        "host name of the meeting site, e.g. meet.example.org",
+    ),
     key("region", Kind::Text, "AWS region, e.g. us-east-1"),
     key("profile", Kind::Text, "AWS shared-config profile"),
-    key("endpoint_url", Kind::Text, "AWS endpoint override (a local emulator)"),
+    key(
+        "endpoint_url",
+        Kind::Text,
+        "AWS endpoint override (a local emulator)",
+    ),
     key("cluster", Kind::Text, "ECS cluster name"),
     key("service", Kind::Text, "ECS service name"),
-    key("subnet_ids", Kind::List, "public subnets; default: found by tag Project"),
-    key("security_group_id", Kind::Text, "task security group; default: found by tag Project"),
-    key("certificate_arn", Kind::Text, "ACM certificate for TLS 443 on the NLB"),
-    key("hosted_zone_id", Kind::Text, "Route53 zone for the domain's alias record"),
-    key("ingress", Kind::Text, "how traffic reaches the task: nlb"),
-    key("task_cpu", Kind::Whole, "Fargate task CPU units as in infra/ (1024 = 1 vCPU), for `cost`"),
-    key("task_memory", Kind::Whole, "Fargate task memory in MiB as in infra/, for `cost`"),
-    key("cpu_architecture", Kind::Text, "task CPU architecture as in infra/: ARM64 or X86_64"),
-    key("capacity_provider", Kind::Text, "ECS capacity provider as in infra/: FARGATE or FARGATE_SPOT"),
-    key("prices_file", Kind::Text, "TOML file whose prices override data/prices.toml"),
-    key("nlb_active_timeout", Kind::Seconds, "seconds to wait for the NLB to become active"),
-    key("task_running_timeout", Kind::Seconds, "seconds to wait for the task to run"),
-    key("targets_healthy_timeout", Kind::Seconds, "seconds to wait for healthy targets"),
-    key("task_stopped_timeout", Kind::Seconds, "seconds to wait for tasks to stop"),
-    key("nlb_deleted_timeout", Kind::Seconds, "seconds to wait for the NLB and its address to go"),
-    key("lock_ttl", Kind::Seconds, "seconds after which a dead run's lock is taken over"),
-    key("poll_interval_ms", Kind::Millis, "first poll interval; it backs off from there"),
+    key(
+        "subnet_ids",
+        Kind::List,
+        "public subnets; default: found by tag Project",
+    ),
+    key(
+        "security_group_id",
+        Kind::Text,
+        "task security group; default: found by tag Project",
+    ),
+    key(
+        "certificate_arn",
+        Kind::Text,
+        "ACM certificate for TLS 443 on the NLB",
+    ),
+    key(
+        "hosted_zone_id",
+        Kind::Text,
+        "Route53 zone for the domain's alias record",
+    ),
+    key(
+        "ingress",
+        Kind::Text,
+        "nlb (meetctl makes the NLB) or terraform (infra/ jvb-nlb module)",
+    ),
+    key(
+        "terraform_dir",
+        Kind::Text,
+        "the infra/ directory, for ingress = terraform and config import-terraform",
+    ),
+    key(
+        "terraform_vars",
+        Kind::List,
+        "extra `name=value` variables for terraform apply in ingress = terraform",
+    ),
+    key(
+        "task_cpu",
+        Kind::Whole,
+        "Fargate task CPU units as in infra/ (1024 = 1 vCPU), for `cost`",
+    ),
+    key(
+        "task_memory",
+        Kind::Whole,
+        "Fargate task memory in MiB as in infra/, for `cost`",
+    ),
+    key(
+        "cpu_architecture",
+        Kind::Text,
+        "task CPU architecture as in infra/: ARM64 or X86_64",
+    ),
+    key(
+        "capacity_provider",
+        Kind::Text,
+        "ECS capacity provider as in infra/: FARGATE or FARGATE_SPOT",
+    ),
+    key(
+        "prices_file",
+        Kind::Text,
+        "TOML file whose prices override data/prices.toml",
+    ),
+    key(
+        "nlb_active_timeout",
+        Kind::Seconds,
+        "seconds to wait for the NLB to become active",
+    ),
+    key(
+        "task_running_timeout",
+        Kind::Seconds,
+        "seconds to wait for the task to run",
+    ),
+    key(
+        "targets_healthy_timeout",
+        Kind::Seconds,
+        "seconds to wait for healthy targets",
+    ),
+    key(
+        "task_stopped_timeout",
+        Kind::Seconds,
+        "seconds to wait for tasks to stop",
+    ),
+    key(
+        "nlb_deleted_timeout",
+        Kind::Seconds,
+        "seconds to wait for the NLB and its address to go",
+    ),
+    key(
+        "lock_ttl",
+        Kind::Seconds,
+        "seconds after which a dead run's lock is taken over",
+    ),
+    key(
+        "poll_interval_ms",
+        Kind::Millis,
+        "first poll interval; it backs off from there",
+    ),
+    key(
+        "check_resolver",
+        Kind::Text,
+        "DNS server `check` asks (ip or ip:port); default: the system resolver",
+    ),
+    key(
+        "check_address",
+        Kind::Text,
+        "ip or ip:port `check` connects to for HTTPS instead of the domain's address",
+    ),
+    key(
+        "check_ca_file",
+        Kind::Text,
+        "PEM file of extra trust roots for `check` (a private CA)",
+    ),
+    key(
+        "check_timeout",
+        Kind::Seconds,
+        "seconds for each network step of `check`",
+    ),
+    key(
+        "check_retry_timeout",
+        Kind::Seconds,
+        "seconds `test-platform` retries `check` until every check passes",
+    ),
 ];
 
 /// Environment variables with the `MEETCTL_` prefix that are not config keys.
-const NON_KEY_ENV: &[&str] = &["MEETCTL_CONFIG", "MEETCTL_LOG", "MEETCTL_VENV", "MEETCTL_TEST_PYTHON"];
+const NON_KEY_ENV: &[&str] = &[
+    "MEETCTL_CONFIG",
+    "MEETCTL_LOG",
+    "MEETCTL_VENV",
+    "MEETCTL_TEST_PYTHON",
+];
 
 pub const DEFAULT_PROJECT: &str = "jitsi-video-platform";
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 const KNOWN_REGIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1",
-    "ap-east-2", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
-    "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-7",
-    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ca-central-1", "ca-west-1",
-    "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1",
-    "eu-south-2", "eu-north-1", "il-central-1", "me-south-1", "me-central-1",
-    "mx-central-1", "sa-east-1", "us-gov-east-1", "us-gov-west-1", "cn-north-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-north-1",
+    "il-central-1",
+    "me-south-1",
+    "me-central-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
     "cn-northwest-1",
 ];
 
@@ -177,6 +326,7 @@ pub struct Sourced<T> {
 #[serde(rename_all = "lowercase")]
 pub enum Ingress {
     Nlb,
+    Terraform,
 }
 
 /// CPU architecture of the Fargate task (`runtime_platform` in infra/).
@@ -217,6 +367,21 @@ pub struct Timeouts {
     pub nlb_deleted: Duration,
 }
 
+/// Where and how `check` probes; tests and private CAs point it elsewhere.
+#[derive(Clone, Debug)]
+pub struct CheckSettings {
+    /// DNS server asked for the domain; None: the system resolver.
+    pub resolver: Option<std::net::SocketAddr>,
+    /// Where HTTPS connects instead of the domain's resolved address.
+    pub address: Option<std::net::SocketAddr>,
+    /// Extra trust roots (PEM), added to the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Limit of each network step.
+    pub timeout: Duration,
+    /// How long `test-platform` retries `check` until every check passes.
+    pub retry_timeout: Duration,
+}
+
 /// The effective, validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -232,11 +397,15 @@ pub struct Config {
     pub certificate_arn: Option<String>,
     pub hosted_zone_id: Option<String>,
     pub ingress: Ingress,
+    pub terraform_dir: PathBuf,
+    /// `name=value` pairs passed as `-var` to terraform apply.
+    pub terraform_vars: Vec<String>,
     pub task: TaskShape,
     pub prices_file: Option<PathBuf>,
     pub timeouts: Timeouts,
     pub lock_ttl: Duration,
     pub poll_interval: Duration,
+    pub check: CheckSettings,
     pub config_file: Option<PathBuf>,
     /// (key, shown value, source) in key order, for `config show`.
     pub provenance: Vec<(&'static str, String, Source)>,
@@ -296,6 +465,11 @@ fn spec_for(name: &str) -> Option<&'static KeySpec> {
     KEYS.iter().find(|k| k.name == name)
 }
 
+/// Every configuration key with its one-line meaning, for `--help`.
+pub fn key_help() -> Vec<(&'static str, &'static str)> {
+    KEYS.iter().map(|k| (k.name, k.help)).collect()
+}
+
 fn valid_keys() -> String {
     KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
 }
@@ -310,7 +484,11 @@ fn unknown_key(name: &str, place: &str) -> Error {
 
 fn aws_env_layer(env: &BTreeMap<String, String>) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    let first = |names: &[&str]| names.iter().find_map(|n| env.get(*n).filter(|v| !v.is_empty()).cloned());
+    let first = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| env.get(*n).filter(|v| !v.is_empty()).cloned())
+    };
     if let Some(v) = first(&["AWS_REGION", "AWS_DEFAULT_REGION"]) {
         out.push(("region", v));
     }
@@ -325,14 +503,24 @@ fn aws_env_layer(env: &BTreeMap<String, String>) -> Vec<(&'static str, String)> 
 
 fn file_layer(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
     let file_key = format!("--config {}", path.display());
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::config(&file_key, format!("cannot read: {e}"), "check the file's path and permissions"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(
+            &file_key,
+            format!("cannot read: {e}"),
+            "check the file's path and permissions",
+        )
+    })?;
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        Error::config(&file_key, format!("not valid TOML: {}", e.message()), "fix the syntax at the position shown; strings need quotes")
+        Error::config(
+            &file_key,
+            format!("not valid TOML: {}", e.message()),
+            "fix the syntax at the position shown; strings need quotes",
+        )
     })?;
     let mut out = Vec::new();
     for (name, value) in table {
-        let spec = spec_for(&name).ok_or_else(|| unknown_key(&name, &path.display().to_string()))?;
+        let spec =
+            spec_for(&name).ok_or_else(|| unknown_key(&name, &path.display().to_string()))?;
         let raw = match (spec.kind, value) {
             (Kind::Text, toml::Value::String(s)) => Raw::Text(s),
             (Kind::List, toml::Value::Array(items)) => {
@@ -356,18 +544,27 @@ fn file_layer(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
 fn wrong_type(spec: &KeySpec, got: &str) -> Error {
     let want = match spec.kind {
         Kind::Text => format!("a string, e.g. {} = \"...\"", spec.name),
-        Kind::List => format!("a list of strings, e.g. {} = [\"subnet-0abc...\"]", spec.name),
+        Kind::List => format!(
+            "a list of strings, e.g. {} = [\"subnet-0abc...\"]",
+            spec.name
+        ),
         Kind::Seconds => format!("a whole number of seconds, e.g. {} = 600", spec.name),
         Kind::Millis => format!("a whole number of milliseconds, e.g. {} = 2000", spec.name),
         Kind::Whole => format!("a whole number, e.g. {} = 2048", spec.name),
     };
-    Error::config(spec.name, format!("wrong type: got {got}"), format!("write {want}"))
+    Error::config(
+        spec.name,
+        format!("wrong type: got {got}"),
+        format!("write {want}"),
+    )
 }
 
 fn env_layer(env: &BTreeMap<String, String>) -> Result<Vec<(&'static str, Raw)>> {
     let mut out = Vec::new();
     for (var, value) in env {
-        let Some(suffix) = var.strip_prefix("MEETCTL_") else { continue };
+        let Some(suffix) = var.strip_prefix("MEETCTL_") else {
+            continue;
+        };
         if NON_KEY_ENV.contains(&var.as_str()) {
             continue;
         }
@@ -383,11 +580,22 @@ fn parse_text(spec: &KeySpec, value: &str, place: &str) -> Result<Raw> {
     match spec.kind {
         Kind::Text => Ok(Raw::Text(value.to_string())),
         Kind::List => Ok(Raw::List(
-            value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
         )),
-        Kind::Seconds | Kind::Millis | Kind::Whole => value.trim().parse::<i64>().map(Raw::Int).map_err(|_| {
-            Error::config(spec.name, format!("`{value}` from {place} is not a whole number"), "give a positive integer, e.g. 600")
-        }),
+        Kind::Seconds | Kind::Millis | Kind::Whole => {
+            value.trim().parse::<i64>().map(Raw::Int).map_err(|_| {
+                Error::config(
+                    spec.name,
+                    format!("`{value}` from {place} is not a whole number"),
+                    "give a positive integer, e.g. 600",
+                )
+            })
+        }
     }
 }
 
@@ -408,7 +616,11 @@ impl Builder {
         self.provenance.push((name, shown.into(), source));
     }
 
-    fn optional(&mut self, name: &'static str, validate: impl Fn(&str) -> Result<String>) -> Result<Option<String>> {
+    fn optional(
+        &mut self,
+        name: &'static str,
+        validate: impl Fn(&str) -> Result<String>,
+    ) -> Result<Option<String>> {
         match self.text(name) {
             Some((v, src)) if v.is_empty() => {
                 self.record(name, "(unset)", src);
@@ -426,14 +638,28 @@ impl Builder {
         }
     }
 
-    fn with_default(&mut self, name: &'static str, default: String, default_source: Source, validate: impl Fn(&str) -> Result<String>) -> Result<String> {
-        let (value, source) = self.text(name).filter(|(v, _)| !v.is_empty()).unwrap_or((default, default_source));
+    fn with_default(
+        &mut self,
+        name: &'static str,
+        default: String,
+        default_source: Source,
+        validate: impl Fn(&str) -> Result<String>,
+    ) -> Result<String> {
+        let (value, source) = self
+            .text(name)
+            .filter(|(v, _)| !v.is_empty())
+            .unwrap_or((default, default_source));
         let value = validate(&value)?;
         self.record(name, value.clone(), source);
         Ok(value)
     }
 
-    fn whole(&mut self, name: &'static str, default: i64, validate: impl Fn(i64) -> Result<u32>) -> Result<u32> {
+    fn whole(
+        &mut self,
+        name: &'static str,
+        default: i64,
+        validate: impl Fn(i64) -> Result<u32>,
+    ) -> Result<u32> {
         let (value, source) = match self.layers.get(name) {
             Some((Raw::Int(i), src)) => (*i, *src),
             _ => (default, Source::Default),
@@ -468,15 +694,41 @@ impl Builder {
     }
 }
 
-fn build(layers: BTreeMap<&'static str, (Raw, Source)>, config_file: Option<PathBuf>) -> Result<Config> {
-    let mut b = Builder { layers, provenance: Vec::new() };
-    let project = b.with_default("project", DEFAULT_PROJECT.into(), Source::Default, validate_project)?;
+fn build(
+    layers: BTreeMap<&'static str, (Raw, Source)>,
+    config_file: Option<PathBuf>,
+) -> Result<Config> {
+    let mut b = Builder {
+        layers,
+        provenance: Vec::new(),
+    };
+    let project = b.with_default(
+        "project",
+        DEFAULT_PROJECT.into(),
+        Source::Default,
+        validate_project,
+    )?;
     let domain = b.optional("domain", validate_domain)?;
-    let region = b.with_default("region", DEFAULT_REGION.into(), Source::Default, validate_region)?;
+    let region = b.with_default(
+        "region",
+        DEFAULT_REGION.into(),
+        Source::Default,
+        validate_region,
+    )?;
     let profile = b.optional("profile", |v| Ok(v.to_string()))?;
     let endpoint_url = b.optional("endpoint_url", validate_endpoint)?;
-    let cluster = b.with_default("cluster", format!("{project}-cluster"), Source::Derived, |v| validate_ecs_name("cluster", v))?;
-    let service = b.with_default("service", format!("{project}-service"), Source::Derived, |v| validate_ecs_name("service", v))?;
+    let cluster = b.with_default(
+        "cluster",
+        format!("{project}-cluster"),
+        Source::Derived,
+        |v| validate_ecs_name("cluster", v),
+    )?;
+    let service = b.with_default(
+        "service",
+        format!("{project}-service"),
+        Source::Derived,
+        |v| validate_ecs_name("service", v),
+    )?;
     let subnet_ids = match b.layers.get("subnet_ids").cloned() {
         Some((Raw::List(ids), source)) => {
             let ids = validate_subnets(&ids)?;
@@ -484,7 +736,11 @@ fn build(layers: BTreeMap<&'static str, (Raw, Source)>, config_file: Option<Path
             Some(ids)
         }
         _ => {
-            b.record("subnet_ids", format!("(by tag Project={project})"), Source::Default);
+            b.record(
+                "subnet_ids",
+                format!("(by tag Project={project})"),
+                Source::Default,
+            );
             None
         }
     };
@@ -495,17 +751,55 @@ fn build(layers: BTreeMap<&'static str, (Raw, Source)>, config_file: Option<Path
             Some(v)
         }
         _ => {
-            b.record("security_group_id", format!("(by tag Project={project})"), Source::Default);
+            b.record(
+                "security_group_id",
+                format!("(by tag Project={project})"),
+                Source::Default,
+            );
             None
         }
     };
-    let certificate_arn = b.optional("certificate_arn", |v| validate_certificate_arn(v, &region))?;
+    let certificate_arn =
+        b.optional("certificate_arn", |v| validate_certificate_arn(v, &region))?;
     let hosted_zone_id = b.optional("hosted_zone_id", validate_zone_id)?;
-    // `nlb` is the only mode validate_ingress accepts today.
-    b.with_default("ingress", "nlb".into(), Source::Default, validate_ingress)?;
-    let ingress = Ingress::Nlb;
+    let ingress = match b
+        .with_default("ingress", "nlb".into(), Source::Default, validate_ingress)?
+        .as_str()
+    {
+        "terraform" => Ingress::Terraform,
+        _ => Ingress::Nlb,
+    };
+    let terraform_dir = PathBuf::from(b.with_default(
+        "terraform_dir",
+        "infra".into(),
+        Source::Default,
+        |v| Ok(v.to_string()),
+    )?);
+    let terraform_vars = match b.layers.get("terraform_vars").cloned() {
+        Some((Raw::List(vars), source)) => {
+            let vars = validate_terraform_vars(&vars)?;
+            b.record("terraform_vars", vars.join(","), source);
+            vars
+        }
+        _ => {
+            b.record("terraform_vars", "(none)", Source::Default);
+            Vec::new()
+        }
+    };
+    if ingress == Ingress::Terraform && !terraform_dir.join("nlb.tf").is_file() {
+        return Err(Error::config(
+            "terraform_dir",
+            format!(
+                "{} has no nlb.tf: it is not this project's infra/ directory",
+                terraform_dir.display()
+            ),
+            "set terraform_dir to the infra/ directory you applied (the one with modules/jvb-nlb)",
+        ));
+    }
     let task = task_shape(&mut b)?;
-    let prices_file = b.optional("prices_file", validate_prices_file)?.map(PathBuf::from);
+    let prices_file = b
+        .optional("prices_file", validate_prices_file)?
+        .map(PathBuf::from);
     let timeouts = Timeouts {
         nlb_active: b.duration("nlb_active_timeout", 600)?,
         task_running: b.duration("task_running_timeout", 600)?,
@@ -515,6 +809,7 @@ fn build(layers: BTreeMap<&'static str, (Raw, Source)>, config_file: Option<Path
     };
     let lock_ttl = b.duration("lock_ttl", 3600)?;
     let poll_interval = b.duration("poll_interval_ms", 2000)?;
+    let check = check_settings(&mut b)?;
     Ok(Config {
         project,
         domain,
@@ -528,11 +823,14 @@ fn build(layers: BTreeMap<&'static str, (Raw, Source)>, config_file: Option<Path
         certificate_arn,
         hosted_zone_id,
         ingress,
+        terraform_dir,
+        terraform_vars,
         task,
         prices_file,
         timeouts,
         lock_ttl,
         poll_interval,
+        check,
         config_file,
         provenance: b.provenance,
     })
@@ -541,28 +839,109 @@ fn build(layers: BTreeMap<&'static str, (Raw, Source)>, config_file: Option<Path
 fn task_shape(b: &mut Builder) -> Result<TaskShape> {
     let cpu = b.whole("task_cpu", 2048, validate_task_cpu)?;
     let memory = b.whole("task_memory", 4096, |m| validate_task_memory(cpu, m))?;
-    let architecture = match b.with_default("cpu_architecture", "ARM64".into(), Source::Default, |v| validate_choice("cpu_architecture", v, &["ARM64", "X86_64"], "a Fargate CPU architecture"))?.as_str() {
+    let architecture = match b
+        .with_default("cpu_architecture", "ARM64".into(), Source::Default, |v| {
+            validate_choice(
+                "cpu_architecture",
+                v,
+                &["ARM64", "X86_64"],
+                "a Fargate CPU architecture",
+            )
+        })?
+        .as_str()
+    {
         "X86_64" => CpuArchitecture::X86_64,
         _ => CpuArchitecture::Arm64,
     };
-    let capacity_provider = match b.with_default("capacity_provider", "FARGATE".into(), Source::Default, |v| validate_choice("capacity_provider", v, &["FARGATE", "FARGATE_SPOT"], "a Fargate capacity provider"))?.as_str() {
+    let capacity_provider = match b
+        .with_default(
+            "capacity_provider",
+            "FARGATE".into(),
+            Source::Default,
+            |v| {
+                validate_choice(
+                    "capacity_provider",
+                    v,
+                    &["FARGATE", "FARGATE_SPOT"],
+                    "a Fargate capacity provider",
+                )
+            },
+        )?
+        .as_str()
+    {
         "FARGATE_SPOT" => CapacityProvider::FargateSpot,
         _ => CapacityProvider::Fargate,
     };
-    if capacity_provider == CapacityProvider::FargateSpot && architecture != CpuArchitecture::X86_64 {
+    if capacity_provider == CapacityProvider::FargateSpot && architecture != CpuArchitecture::X86_64
+    {
         return Err(Error::config(
             "capacity_provider",
             "FARGATE_SPOT needs cpu_architecture = X86_64: Fargate Spot does not run ARM64 tasks",
             "set cpu_architecture = \"X86_64\" or capacity_provider = \"FARGATE\" (as in infra/)",
         ));
     }
-    Ok(TaskShape { cpu, memory, architecture, capacity_provider })
+    Ok(TaskShape {
+        cpu,
+        memory,
+        architecture,
+        capacity_provider,
+    })
+}
+
+fn check_settings(b: &mut Builder) -> Result<CheckSettings> {
+    let socket = |key: &'static str, default_port: u16| {
+        move |v: &str| validate_socket_address(key, v, default_port).map(|a| a.to_string())
+    };
+    let parse = |v: Option<String>| v.map(|a| a.parse().expect("validated socket address"));
+    Ok(CheckSettings {
+        resolver: parse(b.optional("check_resolver", socket("check_resolver", 53))?),
+        address: parse(b.optional("check_address", socket("check_address", 443))?),
+        ca_file: b
+            .optional("check_ca_file", validate_ca_file)?
+            .map(PathBuf::from),
+        timeout: b.duration("check_timeout", 10)?,
+        retry_timeout: b.duration("check_retry_timeout", 900)?,
+    })
+}
+
+/// `ip`, `ip:port`, `[v6]:port` or a bare IPv6 address; a missing port is `default_port`.
+fn validate_socket_address(key: &str, v: &str, default_port: u16) -> Result<std::net::SocketAddr> {
+    use std::net::{IpAddr, SocketAddr};
+    v.parse::<SocketAddr>()
+        .or_else(|_| v.parse::<IpAddr>().map(|ip| SocketAddr::new(ip, default_port)))
+        .map_err(|_| {
+            Error::config(
+                key,
+                format!("`{v}` is not an IP address with an optional port"),
+                format!("give an address such as 192.0.2.10 or 192.0.2.10:{default_port} ([2001:db8::1]:{default_port} for IPv6), or unset {key}"),
+            )
+        })
+}
+
+fn validate_ca_file(v: &str) -> Result<String> {
+    match std::fs::read_to_string(v) {
+        Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => Ok(v.to_string()),
+        Ok(_) => Err(Error::config(
+            "check_ca_file",
+            format!("{v} holds no PEM certificate"),
+            "give a PEM file with one or more -----BEGIN CERTIFICATE----- blocks",
+        )),
+        Err(e) => Err(Error::config(
+            "check_ca_file",
+            format!("cannot read {v}: {e}"),
+            "give the path of a readable PEM file, or unset check_ca_file",
+        )),
+    }
 }
 
 fn validate_task_cpu(v: i64) -> Result<u32> {
     match v {
         1024 | 2048 | 4096 | 8192 | 16384 => Ok(v as u32),
-        _ => Err(Error::config("task_cpu", format!("{v} is not a Fargate task size infra/ accepts"), "use 1024, 2048, 4096, 8192 or 16384 (1024 = 1 vCPU), the task_cpu of infra/")),
+        _ => Err(Error::config(
+            "task_cpu",
+            format!("{v} is not a Fargate task size infra/ accepts"),
+            "use 1024, 2048, 4096, 8192 or 16384 (1024 = 1 vCPU), the task_cpu of infra/",
+        )),
     }
 }
 
@@ -592,7 +971,11 @@ fn validate_choice(key: &str, v: &str, allowed: &[&str], what: &str) -> Result<S
     if allowed.contains(&upper.as_str()) {
         Ok(upper)
     } else {
-        Err(Error::config(key, format!("`{v}` is not {what}"), format!("use {}, the {key} of infra/", allowed.join(" or "))))
+        Err(Error::config(
+            key,
+            format!("`{v}` is not {what}"),
+            format!("use {}, the {key} of infra/", allowed.join(" or ")),
+        ))
     }
 }
 
@@ -612,7 +995,8 @@ fn validate_project(v: &str) -> Result<String> {
     let ok = (3..=28).contains(&v.len())
         && v.starts_with(|c: char| c.is_ascii_lowercase())
         && !v.ends_with('-')
-        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(v.to_string())
     } else {
@@ -627,7 +1011,11 @@ fn validate_project(v: &str) -> Result<String> {
 fn validate_domain(v: &str) -> Result<String> {
     let fix = "give a bare host name such as meet.example.org (no scheme, port or path)";
     if v.contains("://") || v.contains('/') || v.contains(':') {
-        return Err(Error::config("domain", format!("`{v}` is a URL, not a host name"), fix));
+        return Err(Error::config(
+            "domain",
+            format!("`{v}` is a URL, not a host name"),
+            fix,
+        ));
     }
     let host = v.trim_end_matches('.').to_ascii_lowercase();
     let labels: Vec<&str> = host.split('.').collect();
@@ -639,7 +1027,11 @@ fn validate_domain(v: &str) -> Result<String> {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if host.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) {
-        return Err(Error::config("domain", format!("`{v}` is not a valid host name"), fix));
+        return Err(Error::config(
+            "domain",
+            format!("`{v}` is not a valid host name"),
+            fix,
+        ));
     }
     Ok(host)
 }
@@ -658,7 +1050,9 @@ fn validate_region(v: &str) -> Result<String> {
 
 fn validate_endpoint(v: &str) -> Result<String> {
     match url::Url::parse(v) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(v.trim_end_matches('/').to_string()),
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {
+            Ok(v.trim_end_matches('/').to_string())
+        }
         _ => Err(Error::config(
             "endpoint_url",
             format!("`{v}` is not an http(s) URL"),
@@ -668,10 +1062,18 @@ fn validate_endpoint(v: &str) -> Result<String> {
 }
 
 fn validate_ecs_name(key: &str, v: &str) -> Result<String> {
-    if !v.is_empty() && v.len() <= 255 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if !v.is_empty()
+        && v.len() <= 255
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         Ok(v.to_string())
     } else {
-        Err(Error::config(key, format!("`{v}` is not a valid ECS name"), "use letters, digits, hyphens and underscores (the name Terraform gave it)"))
+        Err(Error::config(
+            key,
+            format!("`{v}` is not a valid ECS name"),
+            "use letters, digits, hyphens and underscores (the name Terraform gave it)",
+        ))
     }
 }
 
@@ -680,7 +1082,11 @@ fn validate_prefixed_id(key: &str, v: &str, prefix: &str) -> Result<String> {
     if (8..=17).contains(&hex.len()) && hex.chars().all(|c| c.is_ascii_hexdigit()) {
         Ok(v.to_string())
     } else {
-        Err(Error::config(key, format!("`{v}` is not a valid id"), format!("give an id like {prefix}0123456789abcdef0 (see `terraform output`)")))
+        Err(Error::config(
+            key,
+            format!("`{v}` is not a valid id"),
+            format!("give an id like {prefix}0123456789abcdef0 (see `terraform output`)"),
+        ))
     }
 }
 
@@ -692,7 +1098,9 @@ fn validate_subnets(ids: &[String]) -> Result<Vec<String>> {
             "list at least one public subnet id, or remove the key to find subnets by tag Project",
         ));
     }
-    ids.iter().map(|id| validate_prefixed_id("subnet_ids", id, "subnet-")).collect()
+    ids.iter()
+        .map(|id| validate_prefixed_id("subnet_ids", id, "subnet-"))
+        .collect()
 }
 
 fn validate_certificate_arn(v: &str, region: &str) -> Result<String> {
@@ -703,7 +1111,9 @@ fn validate_certificate_arn(v: &str, region: &str) -> Result<String> {
         && parts[2] == "acm"
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
-        && parts[5].strip_prefix("certificate/").is_some_and(|id| !id.is_empty());
+        && parts[5]
+            .strip_prefix("certificate/")
+            .is_some_and(|id| !id.is_empty());
     if !well_formed {
         return Err(Error::config(
             "certificate_arn",
@@ -723,7 +1133,11 @@ fn validate_certificate_arn(v: &str, region: &str) -> Result<String> {
 
 fn validate_zone_id(v: &str) -> Result<String> {
     let id = v.trim_start_matches("/hostedzone/");
-    if (2..=32).contains(&id.len()) && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+    if (2..=32).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
         Ok(id.to_string())
     } else {
         Err(Error::config(
@@ -736,21 +1150,51 @@ fn validate_zone_id(v: &str) -> Result<String> {
 
 fn validate_ingress(v: &str) -> Result<String> {
     match v {
-        "nlb" => Ok(v.to_string()),
-        "terraform" | "direct" | "express" => Err(Error::config(
+        "nlb" | "terraform" => Ok(v.to_string()),
+        "direct" | "express" => Err(Error::config(
             "ingress",
             format!("`{v}` is planned but not available in this version"),
-            "use ingress = \"nlb\"",
+            "use ingress = \"nlb\" (or \"terraform\")",
         )),
-        _ => Err(Error::config("ingress", format!("`{v}` is not an ingress mode"), "use ingress = \"nlb\"")),
+        _ => Err(Error::config(
+            "ingress",
+            format!("`{v}` is not an ingress mode"),
+            "use ingress = \"nlb\" or \"terraform\"",
+        )),
     }
+}
+
+fn validate_terraform_vars(vars: &[String]) -> Result<Vec<String>> {
+    for v in vars {
+        let name = v.split_once('=').map(|(n, _)| n).unwrap_or("");
+        let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(Error::config(
+                "terraform_vars",
+                format!("`{v}` is not name=value"),
+                "write each as \"name=value\", e.g. \"domain_name=meet.example.org\"",
+            ));
+        }
+        if name == "nlb_enabled" || name == "nlb_eip_allocation_id" {
+            return Err(Error::config(
+                "terraform_vars",
+                format!("`{name}` is set by meetctl itself"),
+                format!("remove {name} from terraform_vars"),
+            ));
+        }
+    }
+    Ok(vars.to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn inputs(file: Option<&str>, env: &[(&str, &str)], flags: &[(&str, &str)]) -> (Inputs, Option<tempfile::NamedTempFile>) {
+    fn inputs(
+        file: Option<&str>,
+        env: &[(&str, &str)],
+        flags: &[(&str, &str)],
+    ) -> (Inputs, Option<tempfile::NamedTempFile>) {
         let tmp = file.map(|text| {
             let f = tempfile::NamedTempFile::new().unwrap();
             std::fs::write(f.path(), text).unwrap();
@@ -763,7 +1207,10 @@ mod tests {
         let inputs = Inputs {
             explicit_path: tmp.as_ref().map(|f| f.path().to_path_buf()),
             default_path: None,
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             flags: fl,
         };
         (inputs, tmp)
@@ -800,7 +1247,11 @@ mod tests {
     #[test]
     fn precedence_flag_over_env_over_file_over_aws_env() {
         let file = "region = \"eu-west-1\"\ndomain = \"file.example.org\"\nproject = \"fromfile\"";
-        let env = [("MEETCTL_DOMAIN", "env.example.org"), ("AWS_REGION", "us-west-2"), ("MEETCTL_PROJECT", "fromenv")];
+        let env = [
+            ("MEETCTL_DOMAIN", "env.example.org"),
+            ("AWS_REGION", "us-west-2"),
+            ("MEETCTL_PROJECT", "fromenv"),
+        ];
         let c = load(Some(file), &env, &[("project", "fromflag")]).unwrap();
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(source_of(&c, "region"), Source::File);
@@ -809,55 +1260,143 @@ mod tests {
         assert_eq!(c.project, "fromflag");
         assert_eq!(source_of(&c, "project"), Source::Flag);
         let c = load(None, &[("AWS_REGION", "us-west-2")], &[]).unwrap();
-        assert_eq!((c.region.as_str(), source_of(&c, "region")), ("us-west-2", Source::AwsEnv));
+        assert_eq!(
+            (c.region.as_str(), source_of(&c, "region")),
+            ("us-west-2", Source::AwsEnv)
+        );
     }
 
     #[test]
     fn lists_and_durations_from_each_layer() {
-        let c = load(Some("subnet_ids = [\"subnet-0123456789abcdef0\"]\nnlb_active_timeout = 30"), &[("MEETCTL_POLL_INTERVAL_MS", "50")], &[]).unwrap();
+        let c = load(
+            Some("subnet_ids = [\"subnet-0123456789abcdef0\"]\nnlb_active_timeout = 30"),
+            &[("MEETCTL_POLL_INTERVAL_MS", "50")],
+            &[],
+        )
+        .unwrap();
         assert_eq!(c.subnet_ids.unwrap(), vec!["subnet-0123456789abcdef0"]);
         assert_eq!(c.timeouts.nlb_active, Duration::from_secs(30));
         assert_eq!(c.poll_interval, Duration::from_millis(50));
-        let c = load(None, &[("MEETCTL_SUBNET_IDS", "subnet-0123456789abcdef0, subnet-abcdef01")], &[]).unwrap();
+        let c = load(
+            None,
+            &[(
+                "MEETCTL_SUBNET_IDS",
+                "subnet-0123456789abcdef0, subnet-abcdef01",
+            )],
+            &[],
+        )
+        .unwrap();
         assert_eq!(c.subnet_ids.unwrap().len(), 2);
     }
 
     #[test]
     fn bad_values_name_their_key() {
         assert_eq!(err_key(load(Some("colour = \"blue\""), &[], &[])), "colour");
-        assert_eq!(err_key(load(None, &[("MEETCTL_COLOUR", "x")], &[])), "MEETCTL_COLOUR");
-        assert_eq!(err_key(load(None, &[], &[("domain", "https://meet.example.org")])), "domain");
-        assert_eq!(err_key(load(None, &[], &[("domain", "meet.example.org/path")])), "domain");
-        assert_eq!(err_key(load(None, &[], &[("domain", "localhost")])), "domain");
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_COLOUR", "x")], &[])),
+            "MEETCTL_COLOUR"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("domain", "https://meet.example.org")])),
+            "domain"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("domain", "meet.example.org/path")])),
+            "domain"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("domain", "localhost")])),
+            "domain"
+        );
         assert_eq!(err_key(load(None, &[], &[("region", "mars-1")])), "region");
-        assert_eq!(err_key(load(Some("nlb_active_timeout = 0"), &[], &[])), "nlb_active_timeout");
-        assert_eq!(err_key(load(None, &[("MEETCTL_TASK_RUNNING_TIMEOUT", "-5")], &[])), "task_running_timeout");
-        assert_eq!(err_key(load(None, &[("MEETCTL_TASK_RUNNING_TIMEOUT", "ten")], &[])), "task_running_timeout");
-        assert_eq!(err_key(load(Some("nlb_active_timeout = \"10m\""), &[], &[])), "nlb_active_timeout");
-        assert_eq!(err_key(load(Some("subnet_ids = []"), &[], &[])), "subnet_ids");
-        assert_eq!(err_key(load(Some("subnet_ids = \"subnet-0123456789abcdef0\""), &[], &[])), "subnet_ids");
-        assert_eq!(err_key(load(None, &[], &[("security_group_id", "0123")])), "security_group_id");
-        assert_eq!(err_key(load(None, &[], &[("certificate_arn", "arn:aws:acm:us-east-1:123:cert")])), "certificate_arn");
-        assert_eq!(err_key(load(None, &[], &[("hosted_zone_id", "zone-1")])), "hosted_zone_id");
-        assert_eq!(err_key(load(None, &[], &[("ingress", "express")])), "ingress");
-        assert_eq!(err_key(load(None, &[], &[("project", "Jitsi_Prod")])), "project");
-        assert_eq!(err_key(load(None, &[], &[("endpoint_url", "localhost:5000")])), "endpoint_url");
-        assert_eq!(err_key(load(None, &[], &[("cluster", "bad name")])), "cluster");
-        assert_eq!(err_key(load(Some("region = "), &[], &[])).starts_with("--config"), true);
+        assert_eq!(
+            err_key(load(Some("nlb_active_timeout = 0"), &[], &[])),
+            "nlb_active_timeout"
+        );
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_TASK_RUNNING_TIMEOUT", "-5")], &[])),
+            "task_running_timeout"
+        );
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_TASK_RUNNING_TIMEOUT", "ten")], &[])),
+            "task_running_timeout"
+        );
+        assert_eq!(
+            err_key(load(Some("nlb_active_timeout = \"10m\""), &[], &[])),
+            "nlb_active_timeout"
+        );
+        assert_eq!(
+            err_key(load(Some("subnet_ids = []"), &[], &[])),
+            "subnet_ids"
+        );
+        assert_eq!(
+            err_key(load(
+                Some("subnet_ids = \"subnet-0123456789abcdef0\""),
+                &[],
+                &[]
+            )),
+            "subnet_ids"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("security_group_id", "0123")])),
+            "security_group_id"
+        );
+        assert_eq!(
+            err_key(load(
+                None,
+                &[],
+                &[("certificate_arn", "arn:aws:acm:us-east-1:123:cert")]
+            )),
+            "certificate_arn"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("hosted_zone_id", "zone-1")])),
+            "hosted_zone_id"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("ingress", "express")])),
+            "ingress"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("project", "Jitsi_Prod")])),
+            "project"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("endpoint_url", "localhost:5000")])),
+            "endpoint_url"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("cluster", "bad name")])),
+            "cluster"
+        );
+        assert!(err_key(load(Some("region = "), &[], &[])).starts_with("--config"));
     }
 
     #[test]
     fn certificate_must_be_in_the_configured_region() {
         let arn = "arn:aws:acm:eu-west-1:123456789012:certificate/abc-123";
-        let err = load(None, &[], &[("certificate_arn", arn)]).unwrap_err().to_string();
-        assert!(err.contains("eu-west-1") && err.contains("us-east-1"), "{err}");
-        let c = load(None, &[], &[("certificate_arn", arn), ("region", "eu-west-1")]).unwrap();
+        let err = load(None, &[], &[("certificate_arn", arn)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("eu-west-1") && err.contains("us-east-1"),
+            "{err}"
+        );
+        let c = load(
+            None,
+            &[],
+            &[("certificate_arn", arn), ("region", "eu-west-1")],
+        )
+        .unwrap();
         assert_eq!(c.certificate_arn.as_deref(), Some(arn));
     }
 
     #[test]
     fn explicit_missing_config_file_is_an_error() {
-        let i = Inputs { explicit_path: Some("/nonexistent/meetctl.toml".into()), ..Default::default() };
+        let i = Inputs {
+            explicit_path: Some("/nonexistent/meetctl.toml".into()),
+            ..Default::default()
+        };
         assert_eq!(err_key(Config::load(&i)), "--config");
     }
 
@@ -878,25 +1417,120 @@ mod tests {
         assert!(c.prices_file.is_none());
         assert_eq!(source_of(&c, "task_cpu"), Source::Default);
         let file = "task_cpu = 4096\ntask_memory = 8192\ncpu_architecture = \"X86_64\"";
-        let c = load(Some(file), &[("MEETCTL_CAPACITY_PROVIDER", "fargate_spot")], &[]).unwrap();
-        assert_eq!((c.task.cpu, c.task.memory, c.task.architecture), (4096, 8192, CpuArchitecture::X86_64));
+        let c = load(
+            Some(file),
+            &[("MEETCTL_CAPACITY_PROVIDER", "fargate_spot")],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            (c.task.cpu, c.task.memory, c.task.architecture),
+            (4096, 8192, CpuArchitecture::X86_64)
+        );
         assert_eq!(c.task.capacity_provider, CapacityProvider::FargateSpot);
-        assert_eq!((source_of(&c, "task_cpu"), source_of(&c, "capacity_provider")), (Source::File, Source::Env));
+        assert_eq!(
+            (
+                source_of(&c, "task_cpu"),
+                source_of(&c, "capacity_provider")
+            ),
+            (Source::File, Source::Env)
+        );
         let prices = tempfile::NamedTempFile::new().unwrap();
-        let c = load(None, &[], &[("prices_file", prices.path().to_str().unwrap())]).unwrap();
+        let c = load(
+            None,
+            &[],
+            &[("prices_file", prices.path().to_str().unwrap())],
+        )
+        .unwrap();
         assert_eq!(c.prices_file.as_deref(), Some(prices.path()));
     }
 
     #[test]
+    fn check_settings_default_and_validate() {
+        let c = load(None, &[], &[]).unwrap();
+        assert_eq!(c.check.timeout, Duration::from_secs(10));
+        assert_eq!(c.check.retry_timeout, Duration::from_secs(900));
+        assert!(c.check.resolver.is_none() && c.check.address.is_none());
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            ca.path(),
+            "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let c = load(
+            None,
+            &[("MEETCTL_CHECK_RESOLVER", "127.0.0.1:5353")],
+            &[
+                ("check_address", "::1"),
+                ("check_ca_file", ca.path().to_str().unwrap()),
+                ("check_timeout", "3"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.check.resolver.unwrap().to_string(), "127.0.0.1:5353");
+        assert_eq!(c.check.address.unwrap().to_string(), "[::1]:443");
+        assert_eq!(c.check.ca_file.as_deref(), Some(ca.path()));
+        assert_eq!(c.check.timeout, Duration::from_secs(3));
+        let c = load(None, &[], &[("check_resolver", "10.0.0.2")]).unwrap();
+        assert_eq!(c.check.resolver.unwrap().port(), 53);
+        for (key, value) in [
+            ("check_resolver", "dns.example.org"),
+            ("check_address", "127.0.0.1:99999"),
+            ("check_ca_file", "/nonexistent/ca.pem"),
+            ("check_timeout", "0"),
+        ] {
+            assert_eq!(err_key(load(None, &[], &[(key, value)])), key);
+        }
+        let not_pem = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(not_pem.path(), "hello").unwrap();
+        assert_eq!(
+            err_key(load(
+                None,
+                &[],
+                &[("check_ca_file", not_pem.path().to_str().unwrap())]
+            )),
+            "check_ca_file"
+        );
+    }
+
+    #[test]
     fn bad_task_shape_names_its_key() {
-        assert_eq!(err_key(load(None, &[], &[("task_cpu", "3000")])), "task_cpu");
+        assert_eq!(
+            err_key(load(None, &[], &[("task_cpu", "3000")])),
+            "task_cpu"
+        );
         assert_eq!(err_key(load(None, &[], &[("task_cpu", "two")])), "task_cpu");
-        assert_eq!(err_key(load(Some("task_cpu = \"2048\""), &[], &[])), "task_cpu");
-        assert_eq!(err_key(load(None, &[], &[("task_memory", "2048")])), "task_memory");
-        assert_eq!(err_key(load(None, &[], &[("task_memory", "4500")])), "task_memory");
-        assert_eq!(err_key(load(None, &[], &[("cpu_architecture", "riscv")])), "cpu_architecture");
-        assert_eq!(err_key(load(None, &[], &[("capacity_provider", "EC2")])), "capacity_provider");
-        assert_eq!(err_key(load(None, &[], &[("capacity_provider", "FARGATE_SPOT")])), "capacity_provider");
-        assert_eq!(err_key(load(None, &[], &[("prices_file", "/nonexistent/prices.toml")])), "prices_file");
+        assert_eq!(
+            err_key(load(Some("task_cpu = \"2048\""), &[], &[])),
+            "task_cpu"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("task_memory", "2048")])),
+            "task_memory"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("task_memory", "4500")])),
+            "task_memory"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("cpu_architecture", "riscv")])),
+            "cpu_architecture"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("capacity_provider", "EC2")])),
+            "capacity_provider"
+        );
+        assert_eq!(
+            err_key(load(None, &[], &[("capacity_provider", "FARGATE_SPOT")])),
+            "capacity_provider"
+        );
+        assert_eq!(
+            err_key(load(
+                None,
+                &[],
+                &[("prices_file", "/nonexistent/prices.toml")]
+            )),
+            "prices_file"
+        );
     }
 }

@@ -71,7 +71,11 @@ impl Error {
         }
     }
 
-    pub fn config(key: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn config(
+        key: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Error::Config {
             key: key.into(),
             problem: problem.into(),
@@ -79,7 +83,11 @@ impl Error {
         }
     }
 
-    pub fn preflight(what: impl Into<String>, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn preflight(
+        what: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Error::Preflight {
             what: what.into(),
             problem: problem.into(),

@@ -18,6 +18,7 @@ pub mod names;
 pub mod output;
 pub mod preflight;
 pub mod state;
+pub mod terraform;
 pub mod wait;
 
 use std::sync::{Arc, Mutex};
@@ -38,7 +39,13 @@ pub struct Context {
 impl Context {
     pub fn new(config: config::Config, aws: aws::Aws, out: Arc<output::Reporter>) -> Self {
         let names = names::Names::new(&config.project);
-        Context { config, aws, names, out, created: Mutex::new(Vec::new()) }
+        Context {
+            config,
+            aws,
+            names,
+            out,
+            created: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn wait_spec(&self, what: impl Into<String>, timeout: Duration) -> wait::WaitSpec {

@@ -6,10 +6,12 @@ use crate::aws::ec2::{self, ElasticIp};
 use crate::aws::ecs::{self, Task};
 use crate::aws::elb::{self, ListenerSpec, LoadBalancer, TargetGroup, TargetGroupSpec};
 use crate::aws::ssm;
+use crate::config;
 use crate::error::{Error, Result};
 use crate::names::{JVB_PORT, TLS_PORT, WEB_PORT};
 use crate::output::Step;
 use crate::preflight::Base;
+use crate::terraform;
 use crate::wait::{poll_until, Probe};
 use crate::Context;
 
@@ -23,7 +25,10 @@ pub async fn ensure_eip(ctx: &Context) -> Result<ElasticIp> {
     let mut eips = ec2::project_eips(&ctx.aws, &ctx.names).await?;
     if eips.is_empty() {
         let eip = ec2::allocate_eip(&ctx.aws, &ctx.names).await?;
-        ctx.note_created(format!("Elastic IP {} ({})", eip.allocation_id, eip.public_ip));
+        ctx.note_created(format!(
+            "Elastic IP {} ({})",
+            eip.allocation_id, eip.public_ip
+        ));
         return Ok(eip);
     }
     // Keep the one in use if any; free spares (an unassociated EIP bills too).
@@ -42,7 +47,11 @@ pub struct Ingress {
     pub web: TargetGroup,
 }
 
-async fn ensure_target_group(ctx: &Context, spec: &TargetGroupSpec, vpc_id: &str) -> Result<TargetGroup> {
+async fn ensure_target_group(
+    ctx: &Context,
+    spec: &TargetGroupSpec,
+    vpc_id: &str,
+) -> Result<TargetGroup> {
     if let Some(tg) = elb::find_target_group(&ctx.aws, &spec.name).await? {
         return Ok(tg);
     }
@@ -51,16 +60,97 @@ async fn ensure_target_group(ctx: &Context, spec: &TargetGroupSpec, vpc_id: &str
     Ok(tg)
 }
 
+/// The load balancer, by the configured ingress mode.
+pub async fn ensure_ingress(
+    ctx: &Context,
+    base: &Base,
+    eip: &ElasticIp,
+    step: &Step,
+) -> Result<Ingress> {
+    match ctx.config.ingress {
+        config::Ingress::Nlb => ensure_load_balancer(ctx, base, eip, step).await,
+        config::Ingress::Terraform => ensure_terraform_load_balancer(ctx, eip, step).await,
+    }
+}
+
+/// `ingress = "terraform"`: the jvb-nlb module builds the same NLB (same
+/// names, our EIP); meetctl reads its outputs and waits for it.
+async fn ensure_terraform_load_balancer(
+    ctx: &Context,
+    eip: &ElasticIp,
+    step: &Step,
+) -> Result<Ingress> {
+    let dir = &ctx.config.terraform_dir;
+    step.progress("terraform apply -target=module.jvb_nlb (nlb_enabled=true)");
+    terraform::apply_nlb(
+        dir,
+        true,
+        Some(&eip.allocation_id),
+        &ctx.config.terraform_vars,
+    )
+    .await?;
+    ctx.note_created(format!(
+        "Terraform module.jvb_nlb in {} (NLB, target groups, listeners)",
+        dir.display()
+    ));
+    let outputs = terraform::outputs(dir).await?;
+    let lb_arn = terraform::output_str(&outputs, "nlb_arn", dir)?;
+    let load_balancer = elb::describe_load_balancer(&ctx.aws, &lb_arn).await?.ok_or_else(|| Error::Unexpected {
+        what: format!("load balancer {lb_arn} from terraform output nlb_arn"),
+        problem: "not found in AWS".into(),
+        fix: "the Terraform state is out of date: run `terraform refresh` in terraform_dir, then `meetctl up`".into(),
+    })?;
+    let mut groups = Vec::new();
+    for output in ["nlb_jvb_target_group_arn", "nlb_web_target_group_arn"] {
+        let arn = terraform::output_str(&outputs, output, dir)?;
+        groups.push(
+            elb::describe_target_group(&ctx.aws, &arn)
+                .await?
+                .ok_or_else(|| Error::Unexpected {
+                    what: format!("target group {arn} from terraform output {output}"),
+                    problem: "not found in AWS".into(),
+                    fix: "run `terraform refresh` in terraform_dir, then `meetctl up`".into(),
+                })?,
+        );
+    }
+    let web = groups.pop().expect("two groups");
+    let jvb = groups.pop().expect("two groups");
+    let load_balancer = wait_active(ctx, &load_balancer, step).await?;
+    Ok(Ingress {
+        load_balancer,
+        jvb,
+        web,
+    })
+}
+
+/// `ingress = "terraform"` on `down`: the module is switched off again.
+pub async fn remove_terraform_ingress(ctx: &Context, step: &Step) -> Result<()> {
+    step.progress("terraform apply -target=module.jvb_nlb (nlb_enabled=false)");
+    terraform::apply_nlb(
+        &ctx.config.terraform_dir,
+        false,
+        None,
+        &ctx.config.terraform_vars,
+    )
+    .await
+}
+
 /// The NLB in the chosen subnet with our EIP, both target groups and the
 /// listeners, waiting until the NLB is active.
-pub async fn ensure_load_balancer(ctx: &Context, base: &Base, eip: &ElasticIp, step: &Step) -> Result<Ingress> {
+pub async fn ensure_load_balancer(
+    ctx: &Context,
+    base: &Base,
+    eip: &ElasticIp,
+    step: &Step,
+) -> Result<Ingress> {
     let aws = &ctx.aws;
     let mut existing = elb::find_load_balancer(aws, &ctx.names.nlb()).await?;
     if let Some(lb) = &existing {
         // An NLB's subnet and address cannot change in place; one built for
         // another subnet or address is replaced rather than left half-right.
         let wrong_subnet = !lb.subnets.is_empty() && !lb.subnets.contains(&base.subnet.id);
-        let wrong_address = !lb.allocation_ids.is_empty() && !lb.allocation_ids.contains(&eip.allocation_id);
+        let wrong_address =
+            !lb.allocation_ids.is_empty() && !lb.allocation_ids.contains(&eip.allocation_id);
         if wrong_subnet || wrong_address {
             step.progress("replacing a load balancer built for another subnet or address");
             delete_load_balancer(ctx, lb, step).await?;
@@ -76,15 +166,25 @@ pub async fn ensure_load_balancer(ctx: &Context, base: &Base, eip: &ElasticIp, s
             lb
         }
     };
-    let jvb = ensure_target_group(ctx, &TargetGroupSpec::jvb(&ctx.names), &base.subnet.vpc_id).await?;
-    let web = ensure_target_group(ctx, &TargetGroupSpec::web(&ctx.names), &base.subnet.vpc_id).await?;
+    let jvb =
+        ensure_target_group(ctx, &TargetGroupSpec::jvb(&ctx.names), &base.subnet.vpc_id).await?;
+    let web =
+        ensure_target_group(ctx, &TargetGroupSpec::web(&ctx.names), &base.subnet.vpc_id).await?;
     ensure_listeners(ctx, &load_balancer, &jvb, &web).await?;
     let load_balancer = wait_active(ctx, &load_balancer, step).await?;
-    Ok(Ingress { load_balancer, jvb, web })
+    Ok(Ingress {
+        load_balancer,
+        jvb,
+        web,
+    })
 }
 
 /// Waits until the NLB is `active`; `failed` or a vanished NLB is an error.
-pub async fn wait_active(ctx: &Context, load_balancer: &LoadBalancer, step: &Step) -> Result<LoadBalancer> {
+pub async fn wait_active(
+    ctx: &Context,
+    load_balancer: &LoadBalancer,
+    step: &Step,
+) -> Result<LoadBalancer> {
     let spec = ctx
         .wait_spec(format!("load balancer {} to become active", load_balancer.name), ctx.config.timeouts.nlb_active)
         .with_fix("raise nlb_active_timeout, or check the NLB in the EC2 console; re-running `meetctl up` resumes");
@@ -98,7 +198,11 @@ pub async fn wait_active(ctx: &Context, load_balancer: &LoadBalancer, step: &Ste
                 fix: "run `meetctl down`, then `meetctl up` again".into(),
             }),
             Some(lb) => Ok(Probe::Pending(format!("load balancer {}", lb.state))),
-            None => Err(Error::Unexpected { what: format!("load balancer {arn}"), problem: "disappeared while provisioning".into(), fix: "re-run `meetctl up`".into() }),
+            None => Err(Error::Unexpected {
+                what: format!("load balancer {arn}"),
+                problem: "disappeared while provisioning".into(),
+                fix: "re-run `meetctl up`".into(),
+            }),
         }
     })
     .await
@@ -106,23 +210,49 @@ pub async fn wait_active(ctx: &Context, load_balancer: &LoadBalancer, step: &Ste
 
 fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<ListenerSpec> {
     use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
-    let media = ListenerSpec { port: JVB_PORT, protocol: ProtocolEnum::Udp, target_group_arn: jvb.arn.clone(), certificate_arn: None };
+    let media = ListenerSpec {
+        port: JVB_PORT,
+        protocol: ProtocolEnum::Udp,
+        target_group_arn: jvb.arn.clone(),
+        certificate_arn: None,
+    };
     let site = match &ctx.config.certificate_arn {
-        Some(cert) => ListenerSpec { port: TLS_PORT, protocol: ProtocolEnum::Tls, target_group_arn: web.arn.clone(), certificate_arn: Some(cert.clone()) },
-        None => ListenerSpec { port: WEB_PORT, protocol: ProtocolEnum::Tcp, target_group_arn: web.arn.clone(), certificate_arn: None },
+        Some(cert) => ListenerSpec {
+            port: TLS_PORT,
+            protocol: ProtocolEnum::Tls,
+            target_group_arn: web.arn.clone(),
+            certificate_arn: Some(cert.clone()),
+        },
+        None => ListenerSpec {
+            port: WEB_PORT,
+            protocol: ProtocolEnum::Tcp,
+            target_group_arn: web.arn.clone(),
+            certificate_arn: None,
+        },
     };
     vec![media, site]
 }
 
 /// Makes the listeners exactly the wanted ones (a certificate added or
 /// removed since the last run swaps TCP 80 and TLS 443).
-async fn ensure_listeners(ctx: &Context, lb: &LoadBalancer, jvb: &TargetGroup, web: &TargetGroup) -> Result<()> {
+async fn ensure_listeners(
+    ctx: &Context,
+    lb: &LoadBalancer,
+    jvb: &TargetGroup,
+    web: &TargetGroup,
+) -> Result<()> {
     let wanted = listener_specs(ctx, jvb, web);
     let existing = elb::listeners(&ctx.aws, &lb.arn).await?;
-    for l in existing.iter().filter(|l| !wanted.iter().any(|w| w.matches(l))) {
+    for l in existing
+        .iter()
+        .filter(|l| !wanted.iter().any(|w| w.matches(l)))
+    {
         elb::delete_listener(&ctx.aws, &l.arn).await?;
     }
-    for spec in wanted.iter().filter(|w| !existing.iter().any(|l| w.matches(l))) {
+    for spec in wanted
+        .iter()
+        .filter(|w| !existing.iter().any(|l| w.matches(l)))
+    {
         elb::create_listener(&ctx.aws, &ctx.names, &lb.arn, spec).await?;
         ctx.note_created(format!("listener {} {}", spec.protocol.as_str(), spec.port));
     }
@@ -134,18 +264,35 @@ async fn ensure_listeners(ctx: &Context, lb: &LoadBalancer, jvb: &TargetGroup, w
 /// is replaced so the JVB reads a changed advertise address.
 pub async fn ensure_task(ctx: &Context, base: &Base, restart: bool, step: &Step) -> Result<Task> {
     let c = &ctx.config;
-    let service = ecs::service(&ctx.aws, &c.cluster, &c.service).await?.ok_or_else(|| {
-        Error::Unexpected { what: format!("service {}", c.service), problem: "disappeared after preflight".into(), fix: "apply infra/ again".into() }
-    })?;
+    let service = ecs::service(&ctx.aws, &c.cluster, &c.service)
+        .await?
+        .ok_or_else(|| Error::Unexpected {
+            what: format!("service {}", c.service),
+            problem: "disappeared after preflight".into(),
+            fix: "apply infra/ again".into(),
+        })?;
     let before = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
-    let pinned = service.subnets == [base.subnet.id.clone()] && service.security_groups == [base.security_group.id.clone()];
+    let pinned = service.subnets == [base.subnet.id.clone()]
+        && service.security_groups == [base.security_group.id.clone()];
     let restart = restart && !before.is_empty();
     if service.desired != 1 || !pinned || restart {
         step.progress("scaling the service to 1");
-        ecs::scale(&ctx.aws, &c.cluster, &c.service, 1, Some((&base.subnet.id, &base.security_group.id)), restart).await?;
+        ecs::scale(
+            &ctx.aws,
+            &c.cluster,
+            &c.service,
+            1,
+            Some((&base.subnet.id, &base.security_group.id)),
+            restart,
+        )
+        .await?;
         ctx.note_created(format!("service {} at desired 1", c.service));
     }
-    let old: Vec<String> = if restart { before.iter().map(|t| t.arn.clone()).collect() } else { Vec::new() };
+    let old: Vec<String> = if restart {
+        before.iter().map(|t| t.arn.clone()).collect()
+    } else {
+        Vec::new()
+    };
     let spec = ctx
         .wait_spec(format!("a RUNNING task of service {}", c.service), c.timeouts.task_running)
         .with_fix("check the service's events and the task's stopped reason in the ECS console (image pull, secrets, memory); raise task_running_timeout if pulls are slow");
@@ -158,7 +305,13 @@ pub async fn ensure_task(ctx: &Context, base: &Base, restart: bool, step: &Step)
         Ok(match newest_running {
             Some(t) => Probe::Ready(t.clone()),
             None if tasks.is_empty() => Probe::Pending("no task yet".into()),
-            None => Probe::Pending(tasks.iter().map(|t| format!("task {} {}", t.short_id(), t.last_status)).collect::<Vec<_>>().join(", ")),
+            None => Probe::Pending(
+                tasks
+                    .iter()
+                    .map(|t| format!("task {} {}", t.short_id(), t.last_status))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
         })
     })
     .await
@@ -173,7 +326,10 @@ pub async fn sync_targets(ctx: &Context, groups: &[&TargetGroup], ip: &str) -> R
         if !targets.iter().any(|t| t.ip == ip) {
             elb::register(&ctx.aws, tg, ip).await?;
         }
-        let stale: Vec<_> = targets.into_iter().filter(|t| t.ip != ip && t.state != "draining").collect();
+        let stale: Vec<_> = targets
+            .into_iter()
+            .filter(|t| t.ip != ip && t.state != "draining")
+            .collect();
         elb::deregister(&ctx.aws, tg, &stale).await?;
         deregistered.extend(stale.iter().map(|t| format!("{} from {}", t.ip, tg.name)));
     }
@@ -181,7 +337,12 @@ pub async fn sync_targets(ctx: &Context, groups: &[&TargetGroup], ip: &str) -> R
 }
 
 /// Waits until `ip` is healthy in every group; shows each group's state.
-pub async fn wait_healthy(ctx: &Context, groups: &[&TargetGroup], ip: &str, step: &Step) -> Result<()> {
+pub async fn wait_healthy(
+    ctx: &Context,
+    groups: &[&TargetGroup],
+    ip: &str,
+    step: &Step,
+) -> Result<()> {
     let spec = ctx
         .wait_spec(format!("target {ip} to be healthy in {}", groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" and ")), ctx.config.timeouts.targets_healthy)
         .with_fix("check that the security group allows TCP 80 and 8080 from the VPC CIDR and that the jvb and web containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
@@ -189,16 +350,28 @@ pub async fn wait_healthy(ctx: &Context, groups: &[&TargetGroup], ip: &str, step
         let mut states = Vec::new();
         for tg in groups {
             let targets = elb::targets(&ctx.aws, &tg.arn).await?;
-            let state = targets.iter().find(|t| t.ip == ip).map(|t| match &t.reason {
-                Some(r) if t.state != "healthy" => format!("{} ({r})", t.state),
-                _ => t.state.clone(),
-            });
-            states.push((tg.name.clone(), state.unwrap_or_else(|| "not registered".into())));
+            let state = targets
+                .iter()
+                .find(|t| t.ip == ip)
+                .map(|t| match &t.reason {
+                    Some(r) if t.state != "healthy" => format!("{} ({r})", t.state),
+                    _ => t.state.clone(),
+                });
+            states.push((
+                tg.name.clone(),
+                state.unwrap_or_else(|| "not registered".into()),
+            ));
         }
         Ok(if states.iter().all(|(_, s)| s == "healthy") {
             Probe::Ready(())
         } else {
-            Probe::Pending(states.iter().map(|(n, s)| format!("{n}: {s}")).collect::<Vec<_>>().join(", "))
+            Probe::Pending(
+                states
+                    .iter()
+                    .map(|(n, s)| format!("{n}: {s}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         })
     })
     .await
@@ -207,7 +380,9 @@ pub async fn wait_healthy(ctx: &Context, groups: &[&TargetGroup], ip: &str, step
 /// Scales to 0 and waits until no task of the service is left.
 pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
     let c = &ctx.config;
-    let Some(service) = ecs::service(&ctx.aws, &c.cluster, &c.service).await? else { return Ok(()) };
+    let Some(service) = ecs::service(&ctx.aws, &c.cluster, &c.service).await? else {
+        return Ok(());
+    };
     if service.desired != 0 {
         ecs::scale(&ctx.aws, &c.cluster, &c.service, 0, None, false).await?;
     }
@@ -217,7 +392,13 @@ pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
         Ok(if tasks.is_empty() {
             Probe::Ready(())
         } else {
-            Probe::Pending(tasks.iter().map(|t| format!("task {} {}", t.short_id(), t.last_status)).collect::<Vec<_>>().join(", "))
+            Probe::Pending(
+                tasks
+                    .iter()
+                    .map(|t| format!("task {} {}", t.short_id(), t.last_status))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         })
     })
     .await
@@ -229,12 +410,17 @@ pub async fn delete_load_balancer(ctx: &Context, lb: &LoadBalancer, step: &Step)
         elb::delete_listener(&ctx.aws, &listener.arn).await?;
     }
     elb::delete_load_balancer(&ctx.aws, &lb.arn).await?;
-    let spec = ctx.wait_spec(format!("load balancer {} to be deleted", lb.name), ctx.config.timeouts.nlb_deleted);
+    let spec = ctx.wait_spec(
+        format!("load balancer {} to be deleted", lb.name),
+        ctx.config.timeouts.nlb_deleted,
+    );
     poll_until(&spec, progress(step), || async {
-        Ok(match elb::describe_load_balancer(&ctx.aws, &lb.arn).await? {
-            None => Probe::Ready(()),
-            Some(still) => Probe::Pending(format!("load balancer {}", still.state)),
-        })
+        Ok(
+            match elb::describe_load_balancer(&ctx.aws, &lb.arn).await? {
+                None => Probe::Ready(()),
+                Some(still) => Probe::Pending(format!("load balancer {}", still.state)),
+            },
+        )
     })
     .await
 }
@@ -242,14 +428,23 @@ pub async fn delete_load_balancer(ctx: &Context, lb: &LoadBalancer, step: &Step)
 /// Releases an EIP once nothing holds it: the NLB's network interface goes
 /// away some time after the NLB itself, and releasing earlier fails.
 pub async fn release_eip(ctx: &Context, eip: &ElasticIp, step: &Step) -> Result<()> {
-    let spec = ctx.wait_spec(format!("Elastic IP {} to be detached", eip.public_ip), ctx.config.timeouts.nlb_deleted);
+    let spec = ctx.wait_spec(
+        format!("Elastic IP {} to be detached", eip.public_ip),
+        ctx.config.timeouts.nlb_deleted,
+    );
     let names = &ctx.names;
     poll_until(&spec, progress(step), || async {
         let now = ec2::project_eips(&ctx.aws, names).await?;
-        Ok(match now.iter().find(|e| e.allocation_id == eip.allocation_id) {
-            Some(e) if e.association_id.is_some() => Probe::Pending(format!("{} still attached ({})", e.public_ip, e.association_id.as_deref().unwrap_or(""))),
-            _ => Probe::Ready(()),
-        })
+        Ok(
+            match now.iter().find(|e| e.allocation_id == eip.allocation_id) {
+                Some(e) if e.association_id.is_some() => Probe::Pending(format!(
+                    "{} still attached ({})",
+                    e.public_ip,
+                    e.association_id.as_deref().unwrap_or("")
+                )),
+                _ => Probe::Ready(()),
+            },
+        )
     })
     .await?;
     ec2::release_eip(&ctx.aws, eip).await
@@ -279,9 +474,24 @@ pub async fn billable_leftovers(ctx: &Context) -> Result<Vec<String>> {
     let mut left = Vec::new();
     for lb in elb::project_load_balancers(&ctx.aws, &ctx.names).await? {
         left.push(format!("load balancer {}", lb.name));
-        left.extend(elb::listeners(&ctx.aws, &lb.arn).await?.iter().map(|l| format!("listener {} {}", l.protocol, l.port)));
+        left.extend(
+            elb::listeners(&ctx.aws, &lb.arn)
+                .await?
+                .iter()
+                .map(|l| format!("listener {} {}", l.protocol, l.port)),
+        );
     }
-    left.extend(elb::project_target_groups(&ctx.aws, &ctx.names).await?.iter().map(|tg| format!("target group {}", tg.name)));
-    left.extend(ec2::project_eips(&ctx.aws, &ctx.names).await?.iter().map(|e| format!("Elastic IP {} ({})", e.public_ip, e.allocation_id)));
+    left.extend(
+        elb::project_target_groups(&ctx.aws, &ctx.names)
+            .await?
+            .iter()
+            .map(|tg| format!("target group {}", tg.name)),
+    );
+    left.extend(
+        ec2::project_eips(&ctx.aws, &ctx.names)
+            .await?
+            .iter()
+            .map(|e| format!("Elastic IP {} ({})", e.public_ip, e.allocation_id)),
+    );
     Ok(left)
 }

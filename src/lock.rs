@@ -20,7 +20,10 @@ pub struct LockRecord {
 
 impl LockRecord {
     pub fn expires_in(&self) -> Option<Duration> {
-        self.expires_epoch.checked_sub(now_epoch()).filter(|s| *s > 0).map(Duration::from_secs)
+        self.expires_epoch
+            .checked_sub(now_epoch())
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs)
     }
 }
 
@@ -32,40 +35,87 @@ pub struct Lock {
 }
 
 fn now_epoch() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// `<host>:pid<pid>:`, the start of every owner id this process writes.
+fn process_prefix() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!("{host}:pid{}:", std::process::id())
 }
 
 fn owner_id() -> String {
-    let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "unknown-host".into());
-    format!("{host}:pid{}:{:08x}", std::process::id(), rand::random::<u32>())
+    format!("{}{:08x}", process_prefix(), rand::random::<u32>())
+}
+
+/// Deletes the lock if this very process holds it: a run whose future was
+/// cancelled (`test-platform` interrupted during `up`) never reached
+/// [`Lock::release`]. Returns whether a lock was released.
+pub async fn release_if_held_by_this_process(aws: &Aws, names: &Names) -> Result<bool> {
+    let parameter = names.lock_parameter();
+    match ssm::get(aws, &parameter).await? {
+        Some(p) if parse(&p.value).owner.starts_with(&process_prefix()) => {
+            ssm::delete(aws, &parameter).await
+        }
+        _ => Ok(false),
+    }
 }
 
 pub async fn current(aws: &Aws, names: &Names) -> Result<Option<LockRecord>> {
-    Ok(ssm::get(aws, &names.lock_parameter()).await?.map(|p| parse(&p.value)))
+    Ok(ssm::get(aws, &names.lock_parameter())
+        .await?
+        .map(|p| parse(&p.value)))
 }
 
 /// An unreadable record counts as expired: nobody could prove ownership of it.
 fn parse(value: &str) -> LockRecord {
-    serde_json::from_str(value).unwrap_or(LockRecord { owner: format!("unreadable lock value {value:?}"), command: "?".into(), expires_epoch: 0 })
+    serde_json::from_str(value).unwrap_or(LockRecord {
+        owner: format!("unreadable lock value {value:?}"),
+        command: "?".into(),
+        expires_epoch: 0,
+    })
 }
 
 pub async fn acquire(aws: &Aws, names: &Names, command: &str, ttl: Duration) -> Result<Lock> {
     let parameter = names.lock_parameter();
-    let record = LockRecord { owner: owner_id(), command: command.into(), expires_epoch: now_epoch() + ttl.as_secs() };
+    let record = LockRecord {
+        owner: owner_id(),
+        command: command.into(),
+        expires_epoch: now_epoch() + ttl.as_secs(),
+    };
     let value = serde_json::to_string(&record).expect("lock record serialises");
     // Two rounds: the second follows the takeover of an expired lock.
     for _ in 0..2 {
         if ssm::create(aws, names, &parameter, &value, ParameterType::String).await? {
             return Ok(Lock { parameter, record });
         }
-        let Some(held) = ssm::get(aws, &parameter).await? else { continue };
+        let Some(held) = ssm::get(aws, &parameter).await? else {
+            continue;
+        };
         let holder = parse(&held.value);
         match holder.expires_in() {
-            Some(expires_in) => return Err(Error::LockHeld { owner: format!("{} running `{}`", holder.owner, holder.command), expires_in }),
+            Some(expires_in) => {
+                return Err(Error::LockHeld {
+                    owner: format!("{} running `{}`", holder.owner, holder.command),
+                    expires_in,
+                })
+            }
             None => {
-                tracing::warn!("taking over expired lock of {} ({})", holder.owner, holder.command);
+                tracing::warn!(
+                    "taking over expired lock of {} ({})",
+                    holder.owner,
+                    holder.command
+                );
                 // Re-read right before deleting so a lock just retaken by someone else survives.
-                if ssm::get(aws, &parameter).await?.is_some_and(|p| p.value == held.value) {
+                if ssm::get(aws, &parameter)
+                    .await?
+                    .is_some_and(|p| p.value == held.value)
+                {
                     ssm::delete(aws, &parameter).await?;
                 }
             }
@@ -73,7 +123,9 @@ pub async fn acquire(aws: &Aws, names: &Names, command: &str, ttl: Duration) -> 
     }
     let holder = current(aws, names).await?;
     Err(Error::LockHeld {
-        owner: holder.map(|h| h.owner).unwrap_or_else(|| "a concurrent run".into()),
+        owner: holder
+            .map(|h| h.owner)
+            .unwrap_or_else(|| "a concurrent run".into()),
         expires_in: ttl,
     })
 }

@@ -19,7 +19,9 @@ pub struct Names {
 
 impl Names {
     pub fn new(project: &str) -> Self {
-        Names { project: project.to_string() }
+        Names {
+            project: project.to_string(),
+        }
     }
 
     pub fn nlb(&self) -> String {
@@ -71,14 +73,16 @@ impl Names {
         ]
     }
 
-    /// True when a resource's tags mark it as one of ours for this project.
-    pub fn is_ours<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+    /// True when a resource's tags mark it as this project's on-demand
+    /// (billable) part: created by meetctl, or by the Terraform module in
+    /// the `terraform` ingress mode (which tags `ManagedBy=terraform`).
+    pub fn is_on_demand<'a>(&self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
         let mut project = false;
-        let mut managed = false;
+        let mut on_demand = false;
         for (k, v) in tags {
             project |= k == TAG_PROJECT && v == self.project;
-            managed |= k == TAG_MANAGED_BY && v == MANAGED_BY;
+            on_demand |= k == TAG_LIFECYCLE && v == LIFECYCLE;
         }
-        project && managed
+        project && on_demand
     }
 }

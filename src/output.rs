@@ -30,13 +30,21 @@ impl Reporter {
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color);
         let bars = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Arc::new(Reporter { bars, color, timings: Mutex::new(Vec::new()) })
+        Arc::new(Reporter {
+            bars,
+            color,
+            timings: Mutex::new(Vec::new()),
+        })
     }
 
     pub fn step(self: &Arc<Self>, name: &str) -> Step {
         let bar = self.bars.as_ref().map(|multi| {
             let bar = multi.add(ProgressBar::new_spinner());
-            let template = if self.color { "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:.dim}" } else { "{spinner} {prefix} {wide_msg} {elapsed}" };
+            let template = if self.color {
+                "{spinner:.cyan} {prefix:.bold} {wide_msg} {elapsed:.dim}"
+            } else {
+                "{spinner} {prefix} {wide_msg} {elapsed}"
+            };
             bar.set_style(ProgressStyle::with_template(template).expect("static template"));
             bar.set_prefix(name.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
@@ -45,7 +53,14 @@ impl Reporter {
         if bar.is_none() {
             eprintln!("--> {name}");
         }
-        Step { reporter: Arc::clone(self), name: name.to_string(), started: Instant::now(), bar, last_message: Mutex::new(String::new()), finished: false }
+        Step {
+            reporter: Arc::clone(self),
+            name: name.to_string(),
+            started: Instant::now(),
+            bar,
+            last_message: Mutex::new(String::new()),
+            finished: false,
+        }
     }
 
     /// A line of its own, printed above any running spinners.
@@ -65,7 +80,11 @@ impl Reporter {
         if !self.color {
             return symbol.to_string();
         }
-        let style = if failed.is_empty() { console::Style::new().green() } else { console::Style::new().red() };
+        let style = if failed.is_empty() {
+            console::Style::new().green()
+        } else {
+            console::Style::new().red()
+        };
         style.apply_to(symbol).to_string()
     }
 }
@@ -87,7 +106,11 @@ impl Step {
             None => {
                 let mut last = self.last_message.lock().expect("message lock");
                 if *last != message {
-                    eprintln!("    {}: {message} ({})", self.name, human_duration(self.started.elapsed()));
+                    eprintln!(
+                        "    {}: {message} ({})",
+                        self.name,
+                        human_duration(self.started.elapsed())
+                    );
                     *last = message.to_string();
                 }
             }
@@ -118,16 +141,24 @@ impl Step {
             "skipped" => self.reporter.mark("--", ""),
             _ => self.reporter.mark("", "FAILED"),
         };
-        let line = format!("[{mark}] {} — {detail} ({})", self.name, human_duration(elapsed));
+        let line = format!(
+            "[{mark}] {} — {detail} ({})",
+            self.name,
+            human_duration(elapsed)
+        );
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
         self.reporter.line(&line);
-        self.reporter.timings.lock().expect("timings lock").push(StepTiming {
-            step: self.name.clone(),
-            seconds: elapsed.as_secs_f64(),
-            outcome,
-        });
+        self.reporter
+            .timings
+            .lock()
+            .expect("timings lock")
+            .push(StepTiming {
+                step: self.name.clone(),
+                seconds: elapsed.as_secs_f64(),
+                outcome,
+            });
     }
 }
 
@@ -147,7 +178,11 @@ pub fn human_duration(d: Duration) -> String {
         format!("{secs:.1}s")
     } else if secs < 3600.0 {
         let s = d.as_secs();
-        if s < 60 { format!("{s}s") } else { format!("{}m{:02}s", s / 60, s % 60) }
+        if s < 60 {
+            format!("{s}s")
+        } else {
+            format!("{}m{:02}s", s / 60, s % 60)
+        }
     } else {
         let s = d.as_secs();
         format!("{}h{:02}m", s / 3600, (s % 3600) / 60)

@@ -54,15 +54,22 @@ pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
     if let Some(other) = subnets.iter().find(|s| s.vpc_id != subnet.vpc_id) {
         return Err(Error::preflight(
             "subnet_ids",
-            format!("{} is in {} but {} is in {}", other.id, other.vpc_id, subnet.id, subnet.vpc_id),
+            format!(
+                "{} is in {} but {} is in {}",
+                other.id, other.vpc_id, subnet.id, subnet.vpc_id
+            ),
             "list subnets of one VPC only",
         ));
     }
-    let security_group = ec2::security_group(&ctx.aws, &c.project, c.security_group_id.as_deref()).await?;
+    let security_group =
+        ec2::security_group(&ctx.aws, &c.project, c.security_group_id.as_deref()).await?;
     if security_group.vpc_id != subnet.vpc_id {
         return Err(Error::preflight(
             "security_group_id",
-            format!("{} is in {} but the subnets are in {}", security_group.id, security_group.vpc_id, subnet.vpc_id),
+            format!(
+                "{} is in {} but the subnets are in {}",
+                security_group.id, security_group.vpc_id, subnet.vpc_id
+            ),
             "use the task security group of the same VPC",
         ));
     }
@@ -75,5 +82,13 @@ pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
         route53::check_zone(&ctx.aws, zone, domain).await?;
     }
     let missing_secrets = ssm::missing_secrets(&ctx.aws, &ctx.names).await?;
-    Ok(Base { account, subnet, security_group, vpc_cidr, service, task_size, missing_secrets })
+    Ok(Base {
+        account,
+        subnet,
+        security_group,
+        vpc_cidr,
+        service,
+        task_size,
+        missing_secrets,
+    })
 }

@@ -53,7 +53,9 @@ pub struct Observed {
 }
 
 async fn group_state(ctx: &Context, name: &str) -> Result<Option<TargetGroupState>> {
-    let Some(group) = elb::find_target_group(&ctx.aws, name).await? else { return Ok(None) };
+    let Some(group) = elb::find_target_group(&ctx.aws, name).await? else {
+        return Ok(None);
+    };
     let targets = elb::targets(&ctx.aws, &group.arn).await?;
     Ok(Some(TargetGroupState { group, targets }))
 }
@@ -61,7 +63,11 @@ async fn group_state(ctx: &Context, name: &str) -> Result<Option<TargetGroupStat
 pub async fn observe(ctx: &Context) -> Result<Observed> {
     let (c, aws, names) = (&ctx.config, &ctx.aws, &ctx.names);
     let service = ecs::service(aws, &c.cluster, &c.service).await?;
-    let tasks = if service.is_some() { ecs::service_tasks(aws, &c.cluster, &c.service).await? } else { Vec::new() };
+    let tasks = if service.is_some() {
+        ecs::service_tasks(aws, &c.cluster, &c.service).await?
+    } else {
+        Vec::new()
+    };
     let load_balancer = elb::find_load_balancer(aws, &names.nlb()).await?;
     let listeners = match &load_balancer {
         Some(lb) => elb::listeners(aws, &lb.arn).await?,
@@ -79,9 +85,13 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
         jvb: group_state(ctx, &names.jvb_target_group()).await?,
         web: group_state(ctx, &names.web_target_group()).await?,
         elastic_ips: ec2::project_eips(aws, names).await?,
-        advertise_ips: ssm::get(aws, &names.advertise_parameter()).await?.map(|p| p.value),
+        advertise_ips: ssm::get(aws, &names.advertise_parameter())
+            .await?
+            .map(|p| p.value),
         dns_record,
-        lock: lock::current(aws, names).await?.filter(|l| l.expires_in().is_some()),
+        lock: lock::current(aws, names)
+            .await?
+            .filter(|l| l.expires_in().is_some()),
     })
 }
 
@@ -100,7 +110,9 @@ impl Observed {
     }
 
     pub fn running_task(&self) -> Option<&Task> {
-        self.tasks.iter().find(|t| t.is_running() && t.private_ip.is_some())
+        self.tasks
+            .iter()
+            .find(|t| t.is_running() && t.private_ip.is_some())
     }
 
     /// Nothing billable of ours exists and nothing is asked to run.
@@ -120,7 +132,12 @@ impl Observed {
         let mut in_progress = Vec::new();
         let mut fixes = Vec::new();
         if self.is_idle() {
-            return Assessment { verdict: Verdict::Idle, problems, in_progress, fixes };
+            return Assessment {
+                verdict: Verdict::Idle,
+                problems,
+                in_progress,
+                fixes,
+            };
         }
         let task = self.running_task();
         if self.desired() == 0 {
@@ -133,8 +150,12 @@ impl Observed {
         }
         match &self.load_balancer {
             None => problems.push("no load balancer: nobody can reach the task".into()),
-            Some(lb) if lb.state == "provisioning" => in_progress.push("load balancer is provisioning".into()),
-            Some(lb) if lb.state != "active" => problems.push(format!("load balancer state is {}", lb.state)),
+            Some(lb) if lb.state == "provisioning" => {
+                in_progress.push("load balancer is provisioning".into())
+            }
+            Some(lb) if lb.state != "active" => {
+                problems.push(format!("load balancer state is {}", lb.state))
+            }
             Some(_) => {}
         }
         match self.elastic_ips.as_slice() {
@@ -148,7 +169,10 @@ impl Observed {
                     ));
                 }
             }
-            many => problems.push(format!("{} Elastic IPs tagged for this project (one expected)", many.len())),
+            many => problems.push(format!(
+                "{} Elastic IPs tagged for this project (one expected)",
+                many.len()
+            )),
         }
         for (label, group) in [("JVB (UDP 10000)", &self.jvb), ("web (TCP 80)", &self.web)] {
             let Some(group) = group else {
@@ -158,7 +182,10 @@ impl Observed {
             let expected_ip = task.and_then(|t| t.private_ip.as_deref());
             for t in &group.targets {
                 if Some(t.ip.as_str()) != expected_ip && expected_ip.is_some() {
-                    problems.push(format!("{label}: stale target {} ({}) is not the running task", t.ip, t.state));
+                    problems.push(format!(
+                        "{label}: stale target {} ({}) is not the running task",
+                        t.ip, t.state
+                    ));
                     fixes.push("run `meetctl register-targets` to deregister stale IPs".into());
                 }
             }
@@ -166,14 +193,27 @@ impl Observed {
                 match group.targets.iter().find(|t| t.ip == ip) {
                     None => problems.push(format!("{label}: the task {ip} is not registered")),
                     Some(t) if t.state == "healthy" => {}
-                    Some(t) if t.state == "initial" => in_progress.push(format!("{label}: target {ip} is initial (health checks running)")),
-                    Some(t) => problems.push(format!("{label}: target {ip} is {}{}", t.state, t.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())),
+                    Some(t) if t.state == "initial" => in_progress.push(format!(
+                        "{label}: target {ip} is initial (health checks running)"
+                    )),
+                    Some(t) => problems.push(format!(
+                        "{label}: target {ip} is {}{}",
+                        t.state,
+                        t.reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    )),
                 }
             }
         }
         if self.load_balancer.is_some() {
             for (port, protocol) in expected_listeners(certificate) {
-                if !self.listeners.iter().any(|l| l.port == port && l.protocol == protocol) {
+                if !self
+                    .listeners
+                    .iter()
+                    .any(|l| l.port == port && l.protocol == protocol)
+                {
                     problems.push(format!("listener {protocol} {port} is missing"));
                 }
             }
@@ -181,8 +221,15 @@ impl Observed {
         if want_dns {
             match (&self.dns_record, &self.load_balancer) {
                 (None, _) => problems.push("no DNS record for the domain".into()),
-                (Some(r), Some(lb)) if !r.target_dns.eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.')) => {
-                    problems.push(format!("DNS record points at {}, not the load balancer {}", r.target_dns, lb.dns_name))
+                (Some(r), Some(lb))
+                    if !r
+                        .target_dns
+                        .eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.')) =>
+                {
+                    problems.push(format!(
+                        "DNS record points at {}, not the load balancer {}",
+                        r.target_dns, lb.dns_name
+                    ))
                 }
                 _ => {}
             }
@@ -201,13 +248,22 @@ impl Observed {
             fixes.push("run `meetctl up` to converge to a working platform, or `meetctl down` to remove every billable piece".into());
         }
         fixes.dedup();
-        Assessment { verdict, problems, in_progress, fixes }
+        Assessment {
+            verdict,
+            problems,
+            in_progress,
+            fixes,
+        }
     }
 }
 
 /// Listeners the NLB should have: UDP media always; TLS 443 with a
 /// certificate, plain TCP 80 without one.
 pub fn expected_listeners(certificate: Option<&str>) -> Vec<(i32, &'static str)> {
-    let web = if certificate.is_some() { (TLS_PORT, "TLS") } else { (WEB_PORT, "TCP") };
+    let web = if certificate.is_some() {
+        (TLS_PORT, "TLS")
+    } else {
+        (WEB_PORT, "TCP")
+    };
     vec![(JVB_PORT, "UDP"), web]
 }

@@ -45,7 +45,11 @@ impl WaitSpec {
 
 /// Polls `probe` until it is ready, an error occurs, or the deadline passes.
 /// `progress` receives each new observation with the time waited so far.
-pub async fn poll_until<T, F, Fut>(spec: &WaitSpec, mut progress: impl FnMut(&str, Duration), mut probe: F) -> Result<T>
+pub async fn poll_until<T, F, Fut>(
+    spec: &WaitSpec,
+    mut progress: impl FnMut(&str, Duration),
+    mut probe: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Probe<T>>>,
@@ -60,7 +64,12 @@ where
         };
         let now = Instant::now();
         if now >= deadline {
-            return Err(Error::WaitTimeout { what: spec.what.clone(), waited: now - started, last_seen, fix: spec.fix.clone() });
+            return Err(Error::WaitTimeout {
+                what: spec.what.clone(),
+                waited: now - started,
+                last_seen,
+                fix: spec.fix.clone(),
+            });
         }
         progress(&last_seen, now - started);
         tokio::time::sleep(interval.min(deadline - now)).await;
@@ -74,17 +83,29 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn spec(timeout_ms: u64) -> WaitSpec {
-        WaitSpec::new("the thing", Duration::from_millis(timeout_ms), Duration::from_millis(5))
+        WaitSpec::new(
+            "the thing",
+            Duration::from_millis(timeout_ms),
+            Duration::from_millis(5),
+        )
     }
 
     #[tokio::test]
     async fn returns_once_ready_and_reports_progress() {
         let calls = AtomicU32::new(0);
         let mut seen = Vec::new();
-        let value = poll_until(&spec(5_000), |s, _| seen.push(s.to_string()), || async {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            Ok(if n < 2 { Probe::Pending(format!("state {n}")) } else { Probe::Ready(n) })
-        })
+        let value = poll_until(
+            &spec(5_000),
+            |s, _| seen.push(s.to_string()),
+            || async {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                Ok(if n < 2 {
+                    Probe::Pending(format!("state {n}"))
+                } else {
+                    Probe::Ready(n)
+                })
+            },
+        )
         .await
         .unwrap();
         assert_eq!(value, 2);
@@ -93,9 +114,20 @@ mod tests {
 
     #[tokio::test]
     async fn timeout_names_what_and_last_seen() {
-        let err = poll_until(&spec(60), |_, _| {}, || async { Ok(Probe::<()>::Pending("provisioning".into())) }).await.unwrap_err();
+        let err = poll_until(
+            &spec(60),
+            |_, _| {},
+            || async { Ok(Probe::<()>::Pending("provisioning".into())) },
+        )
+        .await
+        .unwrap_err();
         match err {
-            Error::WaitTimeout { what, last_seen, waited, .. } => {
+            Error::WaitTimeout {
+                what,
+                last_seen,
+                waited,
+                ..
+            } => {
                 assert_eq!(what, "the thing");
                 assert_eq!(last_seen, "provisioning");
                 assert!(waited >= Duration::from_millis(60));
@@ -106,9 +138,17 @@ mod tests {
 
     #[tokio::test]
     async fn probe_error_is_never_success() {
-        let err = poll_until(&spec(5_000), |_, _| {}, || async {
-            Err::<Probe<()>, _>(Error::Unexpected { what: "x".into(), problem: "broken".into(), fix: "none".into() })
-        })
+        let err = poll_until(
+            &spec(5_000),
+            |_, _| {},
+            || async {
+                Err::<Probe<()>, _>(Error::Unexpected {
+                    what: "x".into(),
+                    problem: "broken".into(),
+                    fix: "none".into(),
+                })
+            },
+        )
         .await
         .unwrap_err();
         assert!(matches!(err, Error::Unexpected { .. }));
@@ -118,10 +158,14 @@ mod tests {
     async fn backs_off_instead_of_polling_at_a_fixed_rate() {
         let calls = AtomicU32::new(0);
         let s = WaitSpec::new("x", Duration::from_millis(400), Duration::from_millis(10));
-        let _ = poll_until(&s, |_, _| {}, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Ok(Probe::<()>::Pending("no".into()))
-        })
+        let _ = poll_until(
+            &s,
+            |_, _| {},
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(Probe::<()>::Pending("no".into()))
+            },
+        )
         .await;
         // Fixed 10ms polling would make ~40 calls in 400ms; backoff capped at 80ms makes far fewer.
         let n = calls.load(Ordering::SeqCst);

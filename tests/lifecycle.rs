@@ -4,7 +4,9 @@
 mod common;
 
 use aws_sdk_ec2::types::{DomainType, ResourceType, Tag, TagSpecification};
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerTypeEnum, ProtocolEnum, SubnetMapping, TargetDescription, TargetTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancerTypeEnum, ProtocolEnum, SubnetMapping, TargetDescription, TargetTypeEnum,
+};
 use common::*;
 use meetctl::aws::Aws;
 
@@ -23,7 +25,9 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 fn ours_ec2(tags: &[(String, String)]) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn our_tags() -> Vec<(String, String)> {
@@ -31,36 +35,83 @@ fn our_tags() -> Vec<(String, String)> {
 }
 
 async fn task_ips(aws: &Aws) -> Vec<String> {
-    meetctl::aws::ecs::service_tasks(aws, &format!("{PROJECT}-cluster"), &format!("{PROJECT}-service"))
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|t| t.private_ip)
-        .collect()
+    meetctl::aws::ecs::service_tasks(
+        aws,
+        &format!("{PROJECT}-cluster"),
+        &format!("{PROJECT}-service"),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .filter_map(|t| t.private_ip)
+    .collect()
 }
 
 async fn target_ips(aws: &Aws, tg_name: &str) -> Vec<String> {
-    let tg = aws.elb.describe_target_groups().names(tg_name).send().await.unwrap();
+    let tg = aws
+        .elb
+        .describe_target_groups()
+        .names(tg_name)
+        .send()
+        .await
+        .unwrap();
     let arn = tg.target_groups()[0].target_group_arn().unwrap();
-    let health = aws.elb.describe_target_health().target_group_arn(arn).send().await.unwrap();
-    let mut ips: Vec<String> = health.target_health_descriptions().iter().map(|d| d.target().unwrap().id().unwrap().to_string()).collect();
+    let health = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    let mut ips: Vec<String> = health
+        .target_health_descriptions()
+        .iter()
+        .map(|d| d.target().unwrap().id().unwrap().to_string())
+        .collect();
     ips.sort();
     ips
 }
 
 async fn parameter(aws: &Aws, name: &str) -> Option<String> {
-    aws.ssm.get_parameter().name(name).send().await.ok().and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
+    aws.ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
 }
 
 async fn arns(aws: &Aws) -> Vec<String> {
     let mut all = Vec::new();
-    for lb in aws.elb.describe_load_balancers().send().await.unwrap().load_balancers() {
+    for lb in aws
+        .elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()
+    {
         all.push(lb.load_balancer_arn().unwrap().to_string());
     }
-    for tg in aws.elb.describe_target_groups().send().await.unwrap().target_groups() {
+    for tg in aws
+        .elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+    {
         all.push(tg.target_group_arn().unwrap().to_string());
     }
-    for a in aws.ec2.describe_addresses().send().await.unwrap().addresses() {
+    for a in aws
+        .ec2
+        .describe_addresses()
+        .send()
+        .await
+        .unwrap()
+        .addresses()
+    {
         all.push(a.allocation_id().unwrap().to_string());
     }
     all.sort();
@@ -74,13 +125,26 @@ async fn leave_partial_state(local: &LocalAws, aws: &Aws) {
         aws.ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(TagSpecification::builder().resource_type(ResourceType::ElasticIp).set_tags(Some(ours_ec2(&our_tags()))).build())
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::ElasticIp)
+                    .set_tags(Some(ours_ec2(&our_tags())))
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
     }
     let subnet = local.ready["subnet_ids"][0].as_str().unwrap();
-    let elb_tags: Vec<_> = our_tags().into_iter().map(|(k, v)| aws_sdk_elasticloadbalancingv2::types::Tag::builder().key(k).value(v).build()).collect();
+    let elb_tags: Vec<_> = our_tags()
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+        })
+        .collect();
     aws.elb
         .create_load_balancer()
         .name(NLB)
@@ -101,7 +165,14 @@ async fn leave_partial_state(local: &LocalAws, aws: &Aws) {
         .send()
         .await
         .unwrap();
-    aws.ssm.put_parameter().name(ADVERTISE).value("203.0.113.9").r#type(aws_sdk_ssm::types::ParameterType::String).send().await.unwrap();
+    aws.ssm
+        .put_parameter()
+        .name(ADVERTISE)
+        .value("203.0.113.9")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,8 +184,14 @@ async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
     let out = local.run(&["up"]);
     assert_code(&out, 0);
     let so = stdout(&out);
-    assert!(so.contains("ready in") && so.contains("https://meet.example.test/"), "{so}");
-    assert!(so.contains("$0.1115/hour"), "hourly cost of 2 vCPU/4 GB ARM + NLB + 2 IPv4: {so}");
+    assert!(
+        so.contains("ready in") && so.contains("https://meet.example.test/"),
+        "{so}"
+    );
+    assert!(
+        so.contains("$0.1115/hour"),
+        "hourly cost of 2 vCPU/4 GB ARM + NLB + 2 IPv4: {so}"
+    );
     assert!(so.contains("AWS API calls"), "{so}");
 
     let inv = inventory(&aws).await;
@@ -122,31 +199,90 @@ async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
     let mut tgs = inv.target_groups.clone();
     tgs.sort();
     assert_eq!(tgs, vec![JVB_TG, WEB_TG]);
-    assert_eq!(inv.listeners, vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]);
+    assert_eq!(
+        inv.listeners,
+        vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]
+    );
     assert_eq!(inv.elastic_ips.len(), 1);
     assert_eq!(inv.desired, 1);
 
     // Every resource meetctl created carries the three tags.
-    let lb = &aws.elb.describe_load_balancers().names(NLB).send().await.unwrap().load_balancers()[0].clone();
+    let lb = &aws
+        .elb
+        .describe_load_balancers()
+        .names(NLB)
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone();
     let mut elb_arns = vec![lb.load_balancer_arn().unwrap().to_string()];
-    for tg in aws.elb.describe_target_groups().send().await.unwrap().target_groups() {
+    for tg in aws
+        .elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+    {
         elb_arns.push(tg.target_group_arn().unwrap().to_string());
     }
-    for l in aws.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await.unwrap().listeners() {
+    for l in aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arn().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .listeners()
+    {
         elb_arns.push(l.listener_arn().unwrap().to_string());
     }
-    let tagged = aws.elb.describe_tags().set_resource_arns(Some(elb_arns.clone())).send().await.unwrap();
+    let tagged = aws
+        .elb
+        .describe_tags()
+        .set_resource_arns(Some(elb_arns.clone()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(tagged.tag_descriptions().len(), elb_arns.len());
     for d in tagged.tag_descriptions() {
-        let tags: Vec<(String, String)> = d.tags().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap_or_default().to_string())).collect();
-        assert!(tags_are_ours(&tags), "{} tags {tags:?}", d.resource_arn().unwrap());
+        let tags: Vec<(String, String)> = d
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        assert!(
+            tags_are_ours(&tags),
+            "{} tags {tags:?}",
+            d.resource_arn().unwrap()
+        );
     }
-    let address = aws.ec2.describe_addresses().send().await.unwrap().addresses()[0].clone();
-    let eip_tags: Vec<(String, String)> = address.tags().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string())).collect();
+    let address = aws
+        .ec2
+        .describe_addresses()
+        .send()
+        .await
+        .unwrap()
+        .addresses()[0]
+        .clone();
+    let eip_tags: Vec<(String, String)> = address
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
     assert!(tags_are_ours(&eip_tags), "{eip_tags:?}");
 
     // Media wiring: the JVB advertises the NLB's address; the task is the target.
-    assert_eq!(parameter(&aws, ADVERTISE).await.as_deref(), address.public_ip());
+    assert_eq!(
+        parameter(&aws, ADVERTISE).await.as_deref(),
+        address.public_ip()
+    );
     let ips = task_ips(&aws).await;
     assert_eq!(ips.len(), 1);
     assert_eq!(target_ips(&aws, JVB_TG).await, ips);
@@ -155,36 +291,90 @@ async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
 
     // DNS alias to the NLB.
     let zone = local.field("hosted_zone_id");
-    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.unwrap();
-    let alias = records.resource_record_sets().iter().find(|r| r.name() == "meet.example.test." && r.r#type().as_str() == "A").expect("alias record");
-    assert_eq!(alias.alias_target().unwrap().dns_name().trim_end_matches('.'), lb.dns_name().unwrap());
+    let records = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    let alias = records
+        .resource_record_sets()
+        .iter()
+        .find(|r| r.name() == "meet.example.test." && r.r#type().as_str() == "A")
+        .expect("alias record");
+    assert_eq!(
+        alias
+            .alias_target()
+            .unwrap()
+            .dns_name()
+            .trim_end_matches('.'),
+        lb.dns_name().unwrap()
+    );
 
     // Secrets exist as SecureString and their values appear nowhere in the output.
     let secrets = meetctl::names::Names::new(PROJECT).secret_parameters();
     let mut values = Vec::new();
     for name in &secrets {
-        let p = aws.ssm.get_parameter().name(name).with_decryption(true).send().await.unwrap();
+        let p = aws
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .unwrap();
         let p = p.parameter().unwrap();
         assert_eq!(p.r#type().unwrap().as_str(), "SecureString");
         assert_eq!(p.value().unwrap().len(), 64, "32 random bytes, hex");
         values.push(p.value().unwrap().to_string());
     }
     for v in &values {
-        assert!(!text(&out).contains(v.as_str()), "a secret value leaked into up's output");
+        assert!(
+            !text(&out).contains(v.as_str()),
+            "a secret value leaked into up's output"
+        );
     }
 
     let out = local.run(&["down"]);
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("nothing billable remains"), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("nothing billable remains"),
+        "{}",
+        text(&out)
+    );
     let inv = inventory(&aws).await;
     assert!(is_clean(&inv), "{inv:?}");
     assert!(task_ips(&aws).await.is_empty());
     for (name, value) in secrets.iter().zip(&values) {
-        let kept = aws.ssm.get_parameter().name(name).with_decryption(true).send().await.unwrap();
-        assert_eq!(kept.parameter().unwrap().value(), Some(value.as_str()), "secrets are kept across down and never overwritten");
+        let kept = aws
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            kept.parameter().unwrap().value(),
+            Some(value.as_str()),
+            "secrets are kept across down and never overwritten"
+        );
     }
-    let records = aws.route53.list_resource_record_sets().hosted_zone_id(&zone).send().await.unwrap();
-    assert!(!records.resource_record_sets().iter().any(|r| r.name() == "meet.example.test."), "the alias is deleted");
+    let records = aws
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !records
+            .resource_record_sets()
+            .iter()
+            .any(|r| r.name() == "meet.example.test."),
+        "the alias is deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,9 +407,26 @@ async fn up_converges_from_what_a_crashed_run_left() {
     assert_eq!(inv.load_balancers, vec![NLB], "the existing NLB is reused");
     assert_eq!(inv.target_groups.len(), 2);
     assert_eq!(inv.listeners.len(), 2);
-    assert_eq!(inv.elastic_ips.len(), 1, "the duplicate Elastic IP is released");
-    let eip = aws.ec2.describe_addresses().send().await.unwrap().addresses()[0].public_ip().unwrap().to_string();
-    assert_eq!(parameter(&aws, ADVERTISE).await, Some(eip), "the stale advertise address is corrected");
+    assert_eq!(
+        inv.elastic_ips.len(),
+        1,
+        "the duplicate Elastic IP is released"
+    );
+    let eip = aws
+        .ec2
+        .describe_addresses()
+        .send()
+        .await
+        .unwrap()
+        .addresses()[0]
+        .public_ip()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        parameter(&aws, ADVERTISE).await,
+        Some(eip),
+        "the stale advertise address is corrected"
+    );
     assert_eq!(inv.desired, 1);
     let status = local.run(&["status"]);
     assert_code(&status, 0);
@@ -232,9 +439,25 @@ async fn down_converges_from_what_a_crashed_run_left() {
     let aws = local.aws().await;
     leave_partial_state(&local, &aws).await;
     // The crashed run had also scaled the service and held the lock, long expired.
-    meetctl::aws::ecs::scale(&aws, &format!("{PROJECT}-cluster"), &format!("{PROJECT}-service"), 1, None, false).await.unwrap();
+    meetctl::aws::ecs::scale(
+        &aws,
+        &format!("{PROJECT}-cluster"),
+        &format!("{PROJECT}-service"),
+        1,
+        None,
+        false,
+    )
+    .await
+    .unwrap();
     let expired = r#"{"owner":"dead-host:pid1:0","command":"up","expires_epoch":1}"#;
-    aws.ssm.put_parameter().name(LOCK).value(expired).r#type(aws_sdk_ssm::types::ParameterType::String).send().await.unwrap();
+    aws.ssm
+        .put_parameter()
+        .name(LOCK)
+        .value(expired)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
 
     let status = local.run(&["status"]);
     assert_code(&status, 3);
@@ -246,30 +469,93 @@ async fn down_converges_from_what_a_crashed_run_left() {
     assert!(is_clean(&inv), "{inv:?}\n{}", text(&out));
 }
 
+/// Arguments, extra environment, and the key the error must name.
+type BadInput<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
     let local = LocalAws::start();
     let aws = local.aws().await;
     let pending_cert = local.field("pending_certificate_arn");
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
-        (vec!["up", "--domain", "https://meet.example.org"], vec![], "`domain`"),
-        (vec!["up", "--domain", "meet.example.org/path"], vec![], "`domain`"),
+    let cases: Vec<BadInput> = vec![
+        (
+            vec!["up", "--domain", "https://meet.example.org"],
+            vec![],
+            "`domain`",
+        ),
+        (
+            vec!["up", "--domain", "meet.example.org/path"],
+            vec![],
+            "`domain`",
+        ),
         (vec!["up", "--region", "mars-1"], vec![], "`region`"),
-        (vec!["up", "--set", "nlb_active_timeout=0"], vec![], "`nlb_active_timeout`"),
-        (vec!["up"], vec![("MEETCTL_TASK_RUNNING_TIMEOUT", "-1")], "`task_running_timeout`"),
-        (vec!["up", "--certificate-arn", "arn:aws:acm:us-east-1:12:certificate"], vec![], "`certificate_arn`"),
-        (vec!["up", "--certificate-arn", "arn:aws:acm:eu-west-1:123456789012:certificate/abc"], vec![], "`certificate_arn`"),
-        (vec!["up", "--certificate-arn", &pending_cert], vec![], "certificate_arn"),
-        (vec!["up", "--cluster", "no-such-cluster"], vec![], "cluster"),
-        (vec!["up", "--service", "no-such-service"], vec![], "service"),
+        (
+            vec!["up", "--set", "nlb_active_timeout=0"],
+            vec![],
+            "`nlb_active_timeout`",
+        ),
+        (
+            vec!["up"],
+            vec![("MEETCTL_TASK_RUNNING_TIMEOUT", "-1")],
+            "`task_running_timeout`",
+        ),
+        (
+            vec![
+                "up",
+                "--certificate-arn",
+                "arn:aws:acm:us-east-1:12:certificate",
+            ],
+            vec![],
+            "`certificate_arn`",
+        ),
+        (
+            vec![
+                "up",
+                "--certificate-arn",
+                "arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+            ],
+            vec![],
+            "`certificate_arn`",
+        ),
+        (
+            vec!["up", "--certificate-arn", &pending_cert],
+            vec![],
+            "certificate_arn",
+        ),
+        (
+            vec!["up", "--cluster", "no-such-cluster"],
+            vec![],
+            "cluster",
+        ),
+        (
+            vec!["up", "--service", "no-such-service"],
+            vec![],
+            "service",
+        ),
         (vec!["up", "--subnet-ids", ","], vec![], "`subnet_ids`"),
-        (vec!["up", "--security-group-id", "sg-nothex!"], vec![], "`security_group_id`"),
-        (vec!["up"], vec![("MEETCTL_COLOUR", "blue")], "`MEETCTL_COLOUR`"),
+        (
+            vec!["up", "--security-group-id", "sg-nothex!"],
+            vec![],
+            "`security_group_id`",
+        ),
+        (
+            vec!["up"],
+            vec![("MEETCTL_COLOUR", "blue")],
+            "`MEETCTL_COLOUR`",
+        ),
         (vec!["up"], vec![("MEETCTL_DOMAIN", "")], "`domain`"),
         (vec!["up", "--set", "nonsense"], vec![], "`--set`"),
         (vec!["up", "--ingress", "direct"], vec![], "`ingress`"),
-        (vec!["up", "--hosted-zone-id", "NOSUCHZONE1"], vec![], "hosted_zone_id"),
-        (vec!["up", "--config", "/nonexistent/meetctl.toml"], vec![], "`--config"),
+        (
+            vec!["up", "--hosted-zone-id", "NOSUCHZONE1"],
+            vec![],
+            "hosted_zone_id",
+        ),
+        (
+            vec!["up", "--config", "/nonexistent/meetctl.toml"],
+            vec![],
+            "`--config",
+        ),
     ];
     for (args, env, key) in &cases {
         let mut cmd = local.meetctl();
@@ -280,19 +566,37 @@ async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
         let out = cmd.output().unwrap();
         assert_code(&out, 2);
         let err = stderr(&out);
-        assert!(err.contains(key) && err.contains("fix:"), "{args:?} {env:?}: expected {key} and a fix\n{err}");
+        assert!(
+            err.contains(key) && err.contains("fix:"),
+            "{args:?} {env:?}: expected {key} and a fix\n{err}"
+        );
     }
     // A config file with an unknown key and one with a wrong type.
-    for (body, key) in [("colour = \"blue\"\n", "`colour`"), ("subnet_ids = \"subnet-0123456789abcdef0\"\n", "`subnet_ids`")] {
+    for (body, key) in [
+        ("colour = \"blue\"\n", "`colour`"),
+        (
+            "subnet_ids = \"subnet-0123456789abcdef0\"\n",
+            "`subnet_ids`",
+        ),
+    ] {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), body).unwrap();
-        let out = local.meetctl().args(["up", "--config"]).arg(file.path()).output().unwrap();
+        let out = local
+            .meetctl()
+            .args(["up", "--config"])
+            .arg(file.path())
+            .output()
+            .unwrap();
         assert_code(&out, 2);
         assert!(stderr(&out).contains(key), "{}", text(&out));
     }
     let inv = inventory(&aws).await;
     assert!(is_clean(&inv), "{inv:?}");
-    assert!(inv.parameters.is_empty(), "not even secrets were created: {:?}", inv.parameters);
+    assert!(
+        inv.parameters.is_empty(),
+        "not even secrets were created: {:?}",
+        inv.parameters
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,16 +616,31 @@ async fn status_says_idle_active_and_degraded_with_a_fix() {
     assert!(report["usd_per_hour"].as_f64().unwrap() > 0.11);
 
     // Someone scales the service to 0 behind meetctl's back: the NLB has no task.
-    meetctl::aws::ecs::scale(&aws, &format!("{PROJECT}-cluster"), &format!("{PROJECT}-service"), 0, None, false).await.unwrap();
+    meetctl::aws::ecs::scale(
+        &aws,
+        &format!("{PROJECT}-cluster"),
+        &format!("{PROJECT}-service"),
+        0,
+        None,
+        false,
+    )
+    .await
+    .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !task_ips(&aws).await.is_empty() {
-        assert!(std::time::Instant::now() < deadline, "the shim did not stop the task");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shim did not stop the task"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let out = local.run(&["status"]);
     assert_code(&out, 3);
     let so = stdout(&out);
-    assert!(so.starts_with("DEGRADED") && so.contains("fix") && so.contains("meetctl down"), "{so}");
+    assert!(
+        so.starts_with("DEGRADED") && so.contains("fix") && so.contains("meetctl down"),
+        "{so}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,19 +650,34 @@ async fn register_targets_deregisters_a_stale_ip() {
     assert_code(&local.run(&["up"]), 0);
     let stale = "10.42.1.250";
     for name in [JVB_TG, WEB_TG] {
-        let tg = aws.elb.describe_target_groups().names(name).send().await.unwrap();
+        let tg = aws
+            .elb
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .unwrap();
         let tg = &tg.target_groups()[0];
         aws.elb
             .register_targets()
             .target_group_arn(tg.target_group_arn().unwrap())
-            .targets(TargetDescription::builder().id(stale).port(tg.port().unwrap()).build())
+            .targets(
+                TargetDescription::builder()
+                    .id(stale)
+                    .port(tg.port().unwrap())
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
     }
     let out = local.run(&["status"]);
     assert_code(&out, 3);
-    assert!(stdout(&out).contains("register-targets"), "the fix names the command: {}", text(&out));
+    assert!(
+        stdout(&out).contains("register-targets"),
+        "the fix names the command: {}",
+        text(&out)
+    );
 
     let out = local.run(&["register-targets"]);
     assert_code(&out, 0);
@@ -360,7 +694,10 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
     let out = local.run(&["up", "--dry-run"]);
     assert_code(&out, 0);
     let so = stdout(&out);
-    assert!(so.contains("1. secrets") && so.contains("4. in parallel") && so.contains("UPSERT"), "{so}");
+    assert!(
+        so.contains("1. secrets") && so.contains("4. in parallel") && so.contains("UPSERT"),
+        "{so}"
+    );
     let inv = inventory(&aws).await;
     assert!(is_clean(&inv) && inv.parameters.is_empty(), "{inv:?}");
 
@@ -368,7 +705,11 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
     let before = arns(&aws).await;
     let out = local.run(&["down", "--dry-run"]);
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("delete 2 listener(s) and load balancer"), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("delete 2 listener(s) and load balancer"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(arns(&aws).await, before);
     assert_eq!(inventory(&aws).await.desired, 1);
 }
@@ -379,16 +720,38 @@ async fn a_certificate_gives_tls_443_and_removing_it_converges_to_tcp_80() {
     let aws = local.aws().await;
     let cert = local.field("certificate_arn");
     assert_code(&local.run(&["up", "--certificate-arn", &cert]), 0);
-    assert_eq!(inventory(&aws).await.listeners, vec![("TLS".to_string(), 443), ("UDP".to_string(), 10000)]);
-    let lb = aws.elb.describe_load_balancers().names(NLB).send().await.unwrap();
-    let listeners = aws.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arns_or_first()).send().await.unwrap();
-    let tls = listeners.listeners().iter().find(|l| l.port() == Some(443)).unwrap();
+    assert_eq!(
+        inventory(&aws).await.listeners,
+        vec![("TLS".to_string(), 443), ("UDP".to_string(), 10000)]
+    );
+    let lb = aws
+        .elb
+        .describe_load_balancers()
+        .names(NLB)
+        .send()
+        .await
+        .unwrap();
+    let listeners = aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb.load_balancer_arns_or_first())
+        .send()
+        .await
+        .unwrap();
+    let tls = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .unwrap();
     assert_eq!(tls.certificates()[0].certificate_arn(), Some(cert.as_str()));
 
     // Without the certificate the same platform converges to plain TCP 80.
     let out = local.run(&["up"]);
     assert_code(&out, 0);
-    assert_eq!(inventory(&aws).await.listeners, vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]);
+    assert_eq!(
+        inventory(&aws).await.listeners,
+        vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]
+    );
 }
 
 trait FirstArn {
@@ -405,18 +768,48 @@ impl FirstArn for aws_sdk_elasticloadbalancingv2::operation::describe_load_balan
 async fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     let local = LocalAws::start();
     let aws = local.aws().await;
-    let far = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 3600;
+    let far = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
     let live = format!(r#"{{"owner":"other-host:pid7:1","command":"up","expires_epoch":{far}}}"#);
-    aws.ssm.put_parameter().name(LOCK).value(&live).r#type(aws_sdk_ssm::types::ParameterType::String).send().await.unwrap();
+    aws.ssm
+        .put_parameter()
+        .name(LOCK)
+        .value(&live)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
     let out = local.run(&["up"]);
     assert_code(&out, 4);
-    assert!(stderr(&out).contains("other-host") && stderr(&out).contains("fix:"), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("other-host") && stderr(&out).contains("fix:"),
+        "{}",
+        text(&out)
+    );
     let inv = inventory(&aws).await;
-    assert!(inv.load_balancers.is_empty() && inv.elastic_ips.is_empty(), "{inv:?}");
-    assert_eq!(parameter(&aws, LOCK).await.as_deref(), Some(live.as_str()), "someone else's lock is left alone");
+    assert!(
+        inv.load_balancers.is_empty() && inv.elastic_ips.is_empty(),
+        "{inv:?}"
+    );
+    assert_eq!(
+        parameter(&aws, LOCK).await.as_deref(),
+        Some(live.as_str()),
+        "someone else's lock is left alone"
+    );
 
     let expired = r#"{"owner":"dead-host:pid1:0","command":"up","expires_epoch":1}"#;
-    aws.ssm.put_parameter().name(LOCK).value(expired).r#type(aws_sdk_ssm::types::ParameterType::String).overwrite(true).send().await.unwrap();
+    aws.ssm
+        .put_parameter()
+        .name(LOCK)
+        .value(expired)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
     assert_code(&local.run(&["up"]), 0);
     assert_eq!(parameter(&aws, LOCK).await, None);
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
 use aws_sdk_elasticloadbalancingv2::types::{
-    LoadBalancer, LoadBalancerState, LoadBalancerStateEnum, TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthReasonEnum,
-    TargetHealthStateEnum,
+    LoadBalancer, LoadBalancerState, LoadBalancerStateEnum, TargetDescription, TargetHealth,
+    TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
@@ -24,8 +24,15 @@ fn context(elb_client: Client, timeout_secs: &str) -> Context {
     flags.set("poll_interval_ms", "10");
     flags.set("nlb_active_timeout", timeout_secs);
     flags.set("targets_healthy_timeout", timeout_secs);
-    let config = Config::load(&Inputs { flags, ..Default::default() }).unwrap();
-    let sdk = aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new("us-east-1")).build();
+    let config = Config::load(&Inputs {
+        flags,
+        ..Default::default()
+    })
+    .unwrap();
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build();
     let mut aws = meetctl::aws::Aws::from_sdk_config(&sdk, "us-east-1");
     aws.elb = elb_client;
     Context::new(config, aws, meetctl::output::Reporter::new())
@@ -44,12 +51,25 @@ fn nlb(state: LoadBalancerStateEnum) -> DescribeLoadBalancersOutput {
         .build()
 }
 
-fn health(state: TargetHealthStateEnum, reason: Option<TargetHealthReasonEnum>) -> DescribeTargetHealthOutput {
+fn health(
+    state: TargetHealthStateEnum,
+    reason: Option<TargetHealthReasonEnum>,
+) -> DescribeTargetHealthOutput {
     DescribeTargetHealthOutput::builder()
         .target_health_descriptions(
             TargetHealthDescription::builder()
-                .target(TargetDescription::builder().id("10.0.1.5").port(10000).build())
-                .target_health(TargetHealth::builder().state(state).set_reason(reason).build())
+                .target(
+                    TargetDescription::builder()
+                        .id("10.0.1.5")
+                        .port(10000)
+                        .build(),
+                )
+                .target_health(
+                    TargetHealth::builder()
+                        .state(state)
+                        .set_reason(reason)
+                        .build(),
+                )
                 .build(),
         )
         .build()
@@ -69,7 +89,12 @@ fn placeholder_lb() -> elb::LoadBalancer {
 }
 
 fn target_group() -> elb::TargetGroup {
-    elb::TargetGroup { arn: "arn:tg/p-jvb".into(), name: "p-jvb".into(), protocol: "UDP".into(), port: 10000 }
+    elb::TargetGroup {
+        arn: "arn:tg/p-jvb".into(),
+        name: "p-jvb".into(),
+        protocol: "UDP".into(),
+        port: 10000,
+    }
 }
 
 #[tokio::test]
@@ -80,19 +105,40 @@ async fn nlb_wait_follows_provisioning_to_active() {
         .times(3)
         .output(|| nlb(LoadBalancerStateEnum::Active))
         .build();
-    let ctx = context(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&rule]), "30");
+    let ctx = context(
+        mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::Sequential,
+            [&rule]
+        ),
+        "30",
+    );
     let step = ctx.out.step("load-balancer");
-    let lb = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step).await.unwrap();
+    let lb = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step)
+        .await
+        .unwrap();
     assert_eq!(lb.state, "active");
     assert_eq!(rule.num_calls(), 4, "three provisioning looks, then active");
 }
 
 #[tokio::test]
 async fn nlb_that_fails_to_provision_is_an_error_not_a_wait() {
-    let rule = mock!(Client::describe_load_balancers).sequence().output(|| nlb(LoadBalancerStateEnum::Failed)).build();
-    let ctx = context(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&rule]), "30");
+    let rule = mock!(Client::describe_load_balancers)
+        .sequence()
+        .output(|| nlb(LoadBalancerStateEnum::Failed))
+        .build();
+    let ctx = context(
+        mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::Sequential,
+            [&rule]
+        ),
+        "30",
+    );
     let step = ctx.out.step("load-balancer");
-    let err = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step).await.unwrap_err();
+    let err = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("provisioning failed"), "{err}");
 }
 
@@ -100,34 +146,67 @@ async fn nlb_that_fails_to_provision_is_an_error_not_a_wait() {
 async fn target_health_wait_follows_initial_to_healthy() {
     let rule = mock!(Client::describe_target_health)
         .sequence()
-        .output(|| health(TargetHealthStateEnum::Initial, Some(TargetHealthReasonEnum::InitialHealthChecking)))
+        .output(|| {
+            health(
+                TargetHealthStateEnum::Initial,
+                Some(TargetHealthReasonEnum::InitialHealthChecking),
+            )
+        })
         .times(4)
         .output(|| health(TargetHealthStateEnum::Healthy, None))
         .build();
-    let ctx = context(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&rule]), "30");
+    let ctx = context(
+        mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::Sequential,
+            [&rule]
+        ),
+        "30",
+    );
     let step = ctx.out.step("targets");
     let tg = target_group();
-    meetctl::lifecycle::wait_healthy(&ctx, &[&tg], "10.0.1.5", &step).await.unwrap();
+    meetctl::lifecycle::wait_healthy(&ctx, &[&tg], "10.0.1.5", &step)
+        .await
+        .unwrap();
     assert_eq!(rule.num_calls(), 5);
 }
 
 #[tokio::test]
 async fn a_wait_that_times_out_says_what_it_awaited_and_what_it_last_saw() {
-    let rule = mock!(Client::describe_load_balancers).sequence().output(|| nlb(LoadBalancerStateEnum::Provisioning)).repeatedly().build();
-    let ctx = context(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&rule]), "1");
+    let rule = mock!(Client::describe_load_balancers)
+        .sequence()
+        .output(|| nlb(LoadBalancerStateEnum::Provisioning))
+        .repeatedly()
+        .build();
+    let ctx = context(
+        mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::Sequential,
+            [&rule]
+        ),
+        "1",
+    );
     let step = ctx.out.step("load-balancer");
     let started = std::time::Instant::now();
-    let err = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step).await.unwrap_err();
+    let err = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step)
+        .await
+        .unwrap_err();
     assert!(started.elapsed() >= Duration::from_secs(1));
     match &err {
-        Error::WaitTimeout { what, last_seen, .. } => {
+        Error::WaitTimeout {
+            what, last_seen, ..
+        } => {
             assert_eq!(what, "load balancer p-nlb to become active");
             assert_eq!(last_seen, "load balancer provisioning");
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
     let message = err.to_string();
-    assert!(message.contains("nlb_active_timeout") && message.contains("last seen: load balancer provisioning"), "{message}");
+    assert!(
+        message.contains("nlb_active_timeout")
+            && message.contains("last seen: load balancer provisioning"),
+        "{message}"
+    );
     // Backoff: far fewer looks than a fixed 10 ms poll would make in a second.
     assert!(rule.num_calls() < 30, "{} calls", rule.num_calls());
 }
@@ -136,14 +215,34 @@ async fn a_wait_that_times_out_says_what_it_awaited_and_what_it_last_saw() {
 async fn unhealthy_target_times_out_with_the_reason() {
     let rule = mock!(Client::describe_target_health)
         .sequence()
-        .output(|| health(TargetHealthStateEnum::Unhealthy, Some(TargetHealthReasonEnum::FailedHealthChecks)))
+        .output(|| {
+            health(
+                TargetHealthStateEnum::Unhealthy,
+                Some(TargetHealthReasonEnum::FailedHealthChecks),
+            )
+        })
         .repeatedly()
         .build();
-    let ctx = context(mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [&rule]), "1");
+    let ctx = context(
+        mock_client!(
+            aws_sdk_elasticloadbalancingv2,
+            RuleMode::Sequential,
+            [&rule]
+        ),
+        "1",
+    );
     let step = ctx.out.step("targets");
     let tg = target_group();
-    let err = meetctl::lifecycle::wait_healthy(&ctx, &[&tg], "10.0.1.5", &step).await.unwrap_err();
+    let err = meetctl::lifecycle::wait_healthy(&ctx, &[&tg], "10.0.1.5", &step)
+        .await
+        .unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("p-jvb: unhealthy (Target.FailedHealthChecks)"), "{message}");
-    assert!(message.contains("8080"), "the fix names the health port: {message}");
+    assert!(
+        message.contains("p-jvb: unhealthy (Target.FailedHealthChecks)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("8080"),
+        "the fix names the health port: {message}"
+    );
 }

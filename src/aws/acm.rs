@@ -18,8 +18,17 @@ pub async fn check_certificate(aws: &Aws, arn: &str, domain: &str) -> Result<()>
             ),
             _ => aws_error("acm:DescribeCertificate", arn)(e),
         })?;
-    let cert = out.certificate().ok_or_else(|| Error::preflight("certificate_arn", "ACM returned no certificate", "check the ARN"))?;
-    let status = cert.status().map(|s| s.as_str().to_string()).unwrap_or_default();
+    let cert = out.certificate().ok_or_else(|| {
+        Error::preflight(
+            "certificate_arn",
+            "ACM returned no certificate",
+            "check the ARN",
+        )
+    })?;
+    let status = cert
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
     if status != "ISSUED" {
         return Err(Error::preflight(
             "certificate_arn",
@@ -44,7 +53,9 @@ pub async fn check_certificate(aws: &Aws, arn: &str, domain: &str) -> Result<()>
 fn covers(name: &str, domain: &str) -> bool {
     let name = name.to_ascii_lowercase();
     match name.strip_prefix("*.") {
-        Some(parent) => domain.split_once('.').is_some_and(|(_, rest)| rest == parent),
+        Some(parent) => domain
+            .split_once('.')
+            .is_some_and(|(_, rest)| rest == parent),
         None => name == domain,
     }
 }

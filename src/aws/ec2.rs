@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{DomainType, Filter, ResourceType, Tag, TagSpecification
 
 use super::{aws_error, Aws};
 use crate::error::{Error, Result};
-use crate::names::{Names, TAG_MANAGED_BY, TAG_PROJECT};
+use crate::names::{Names, TAG_LIFECYCLE, TAG_PROJECT};
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Subnet {
@@ -28,7 +28,11 @@ fn filter(name: &str, value: &str) -> Filter {
 
 /// The configured subnets, or the ones tagged `Project=<project>`, ordered by
 /// availability zone so every run picks the same one.
-pub async fn subnets(aws: &Aws, project: &str, configured: Option<&[String]>) -> Result<Vec<Subnet>> {
+pub async fn subnets(
+    aws: &Aws,
+    project: &str,
+    configured: Option<&[String]>,
+) -> Result<Vec<Subnet>> {
     let mut req = aws.ec2.describe_subnets();
     req = match configured {
         Some(ids) => req.set_subnet_ids(Some(ids.to_vec())),
@@ -62,7 +66,11 @@ pub struct SecurityGroup {
 }
 
 /// The configured security group, or the single one tagged `Project=<project>`.
-pub async fn security_group(aws: &Aws, project: &str, configured: Option<&str>) -> Result<SecurityGroup> {
+pub async fn security_group(
+    aws: &Aws,
+    project: &str,
+    configured: Option<&str>,
+) -> Result<SecurityGroup> {
     let mut req = aws.ec2.describe_security_groups();
     req = match configured {
         Some(id) => req.group_ids(id),
@@ -78,7 +86,10 @@ pub async fn security_group(aws: &Aws, project: &str, configured: Option<&str>) 
     })?;
     let groups = out.security_groups();
     match groups {
-        [one] => Ok(SecurityGroup { id: one.group_id().unwrap_or_default().into(), vpc_id: one.vpc_id().unwrap_or_default().into() }),
+        [one] => Ok(SecurityGroup {
+            id: one.group_id().unwrap_or_default().into(),
+            vpc_id: one.vpc_id().unwrap_or_default().into(),
+        }),
         [] => Err(Error::preflight(
             "security_group_id",
             format!("no security group tagged {TAG_PROJECT}={project}"),
@@ -89,7 +100,10 @@ pub async fn security_group(aws: &Aws, project: &str, configured: Option<&str>) 
             format!(
                 "{} security groups are tagged {TAG_PROJECT}={project}: {}",
                 many.len(),
-                many.iter().filter_map(|g| g.group_id()).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .filter_map(|g| g.group_id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "set security_group_id to the task's group",
         )),
@@ -97,20 +111,37 @@ pub async fn security_group(aws: &Aws, project: &str, configured: Option<&str>) 
 }
 
 pub async fn vpc_cidr(aws: &Aws, vpc_id: &str) -> Result<String> {
-    let out = aws.ec2.describe_vpcs().vpc_ids(vpc_id).send().await.map_err(aws_error("ec2:DescribeVpcs", vpc_id))?;
-    Ok(out.vpcs().first().and_then(|v| v.cidr_block()).unwrap_or_default().to_string())
+    let out = aws
+        .ec2
+        .describe_vpcs()
+        .vpc_ids(vpc_id)
+        .send()
+        .await
+        .map_err(aws_error("ec2:DescribeVpcs", vpc_id))?;
+    Ok(out
+        .vpcs()
+        .first()
+        .and_then(|v| v.cidr_block())
+        .unwrap_or_default()
+        .to_string())
 }
 
-/// Our Elastic IPs for this project (normally zero or one).
+/// The project's on-demand Elastic IPs (normally zero or one).
 pub async fn project_eips(aws: &Aws, names: &Names) -> Result<Vec<ElasticIp>> {
     let out = aws
         .ec2
         .describe_addresses()
         .filters(filter(&format!("tag:{TAG_PROJECT}"), &names.project))
-        .filters(filter(&format!("tag:{TAG_MANAGED_BY}"), crate::names::MANAGED_BY))
+        .filters(filter(
+            &format!("tag:{TAG_LIFECYCLE}"),
+            crate::names::LIFECYCLE,
+        ))
         .send()
         .await
-        .map_err(aws_error("ec2:DescribeAddresses", format!("addresses tagged {TAG_PROJECT}={}", names.project)))?;
+        .map_err(aws_error(
+            "ec2:DescribeAddresses",
+            format!("addresses tagged {TAG_PROJECT}={}", names.project),
+        ))?;
     let mut eips: Vec<ElasticIp> = out
         .addresses()
         .iter()
@@ -125,12 +156,21 @@ pub async fn project_eips(aws: &Aws, names: &Names) -> Result<Vec<ElasticIp>> {
 }
 
 pub async fn allocate_eip(aws: &Aws, names: &Names) -> Result<ElasticIp> {
-    let tags: Vec<Tag> = names.tags(&names.eip()).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+    let tags: Vec<Tag> = names
+        .tags(&names.eip())
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
     let out = aws
         .ec2
         .allocate_address()
         .domain(DomainType::Vpc)
-        .tag_specifications(TagSpecification::builder().resource_type(ResourceType::ElasticIp).set_tags(Some(tags)).build())
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::ElasticIp)
+                .set_tags(Some(tags))
+                .build(),
+        )
         .send()
         .await
         .map_err(aws_error("ec2:AllocateAddress", names.eip()))?;
@@ -142,9 +182,88 @@ pub async fn allocate_eip(aws: &Aws, names: &Names) -> Result<ElasticIp> {
 }
 
 pub async fn release_eip(aws: &Aws, eip: &ElasticIp) -> Result<()> {
-    match aws.ec2.release_address().allocation_id(&eip.allocation_id).send().await {
+    match aws
+        .ec2
+        .release_address()
+        .allocation_id(&eip.allocation_id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if super::error_code(&e) == Some("InvalidAllocationID.NotFound") => Ok(()),
-        Err(e) => Err(aws_error("ec2:ReleaseAddress", format!("{} ({})", eip.allocation_id, eip.public_ip))(e)),
+        Err(e) => Err(aws_error(
+            "ec2:ReleaseAddress",
+            format!("{} ({})", eip.allocation_id, eip.public_ip),
+        )(e)),
     }
+}
+
+/// One inbound rule of a security group, one row per source.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct IngressRule {
+    /// `tcp`, `udp`, `icmp`, ... or `-1` for all traffic.
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    /// An IPv4 or IPv6 CIDR, a security group id or a prefix list id.
+    pub source: String,
+}
+
+/// The VPC and the inbound rules of a security group (for `check`).
+pub async fn ingress_rules(aws: &Aws, group_id: &str) -> Result<(String, Vec<IngressRule>)> {
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(group_id)
+        .send()
+        .await
+        .map_err(aws_error("ec2:DescribeSecurityGroups", group_id))?;
+    let group = out
+        .security_groups()
+        .first()
+        .ok_or_else(|| Error::Unexpected {
+            what: format!("security group {group_id}"),
+            problem: "not found".into(),
+            fix: "apply infra/ again, or set security_group_id".into(),
+        })?;
+    let mut rules = Vec::new();
+    for p in group.ip_permissions() {
+        let rule = |source: &str| IngressRule {
+            protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+            from_port: p.from_port(),
+            to_port: p.to_port(),
+            source: source.to_string(),
+        };
+        let sources = p
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip())
+            .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()))
+            .chain(p.user_id_group_pairs().iter().filter_map(|g| g.group_id()))
+            .chain(
+                p.prefix_list_ids()
+                    .iter()
+                    .filter_map(|l| l.prefix_list_id()),
+            );
+        rules.extend(sources.map(rule));
+    }
+    Ok((group.vpc_id().unwrap_or_default().to_string(), rules))
+}
+
+/// Public addresses of the network interfaces with this description; an
+/// NLB's interface is described `ELB net/<name>/<id>`.
+pub async fn interface_public_ips(aws: &Aws, description: &str) -> Result<Vec<String>> {
+    let out = aws
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter("description", description))
+        .send()
+        .await
+        .map_err(aws_error("ec2:DescribeNetworkInterfaces", description))?;
+    Ok(out
+        .network_interfaces()
+        .iter()
+        .filter_map(|n| n.association().and_then(|a| a.public_ip()))
+        .map(String::from)
+        .collect())
 }

@@ -46,7 +46,13 @@ pub struct TaskSize {
 }
 
 pub async fn cluster_is_active(aws: &Aws, cluster: &str) -> Result<bool> {
-    let out = aws.ecs.describe_clusters().clusters(cluster).send().await.map_err(aws_error("ecs:DescribeClusters", cluster))?;
+    let out = aws
+        .ecs
+        .describe_clusters()
+        .clusters(cluster)
+        .send()
+        .await
+        .map_err(aws_error("ecs:DescribeClusters", cluster))?;
     Ok(out.clusters().iter().any(|c| c.status() == Some("ACTIVE")))
 }
 
@@ -59,41 +65,83 @@ pub async fn service(aws: &Aws, cluster: &str, service: &str) -> Result<Option<S
         .services(service)
         .send()
         .await
-        .map_err(aws_error("ecs:DescribeServices", format!("{cluster}/{service}")))?;
-    Ok(out.services().iter().find(|s| s.status() == Some("ACTIVE")).map(|s| {
-        let vpc = s.network_configuration().and_then(|n| n.awsvpc_configuration());
-        Service {
-            status: s.status().unwrap_or_default().to_string(),
-            desired: s.desired_count(),
-            running: s.running_count(),
-            pending: s.pending_count(),
-            task_definition: s.task_definition().unwrap_or_default().to_string(),
-            subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
-            security_groups: vpc.map(|v| v.security_groups().to_vec()).unwrap_or_default(),
-        }
-    }))
+        .map_err(aws_error(
+            "ecs:DescribeServices",
+            format!("{cluster}/{service}"),
+        ))?;
+    Ok(out
+        .services()
+        .iter()
+        .find(|s| s.status() == Some("ACTIVE"))
+        .map(|s| {
+            let vpc = s
+                .network_configuration()
+                .and_then(|n| n.awsvpc_configuration());
+            Service {
+                status: s.status().unwrap_or_default().to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                pending: s.pending_count(),
+                task_definition: s.task_definition().unwrap_or_default().to_string(),
+                subnets: vpc.map(|v| v.subnets().to_vec()).unwrap_or_default(),
+                security_groups: vpc
+                    .map(|v| v.security_groups().to_vec())
+                    .unwrap_or_default(),
+            }
+        }))
 }
 
 /// Sets the desired count; with `pin`, also pins the tasks to one subnet
 /// (the NLB's, so the IP targets sit in an AZ the NLB serves).
-pub async fn scale(aws: &Aws, cluster: &str, service: &str, desired: i32, pin: Option<(&str, &str)>, force_new_deployment: bool) -> Result<()> {
-    let mut req = aws.ecs.update_service().cluster(cluster).service(service).desired_count(desired).force_new_deployment(force_new_deployment);
+pub async fn scale(
+    aws: &Aws,
+    cluster: &str,
+    service: &str,
+    desired: i32,
+    pin: Option<(&str, &str)>,
+    force_new_deployment: bool,
+) -> Result<()> {
+    let mut req = aws
+        .ecs
+        .update_service()
+        .cluster(cluster)
+        .service(service)
+        .desired_count(desired)
+        .force_new_deployment(force_new_deployment);
     if let Some((subnet, security_group)) = pin {
         let vpc = AwsVpcConfiguration::builder()
             .subnets(subnet)
             .security_groups(security_group)
             .assign_public_ip(AssignPublicIp::Enabled)
             .build()
-            .map_err(|e| Error::Unexpected { what: "network configuration".into(), problem: e.to_string(), fix: "report this as a bug".into() })?;
-        req = req.network_configuration(NetworkConfiguration::builder().awsvpc_configuration(vpc).build());
+            .map_err(|e| Error::Unexpected {
+                what: "network configuration".into(),
+                problem: e.to_string(),
+                fix: "report this as a bug".into(),
+            })?;
+        req = req.network_configuration(
+            NetworkConfiguration::builder()
+                .awsvpc_configuration(vpc)
+                .build(),
+        );
     }
-    req.send().await.map_err(aws_error("ecs:UpdateService", format!("{cluster}/{service}")))?;
+    req.send().await.map_err(aws_error(
+        "ecs:UpdateService",
+        format!("{cluster}/{service}"),
+    ))?;
     Ok(())
 }
 
 /// Tasks of the service that have not stopped, matched by task group.
 pub async fn service_tasks(aws: &Aws, cluster: &str, service: &str) -> Result<Vec<Task>> {
-    let list = aws.ecs.list_tasks().cluster(cluster).service_name(service).send().await.map_err(aws_error("ecs:ListTasks", format!("{cluster}/{service}")))?;
+    let list = aws
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service)
+        .send()
+        .await
+        .map_err(aws_error("ecs:ListTasks", format!("{cluster}/{service}")))?;
     let arns = list.task_arns();
     if arns.is_empty() {
         return Ok(Vec::new());
@@ -105,7 +153,10 @@ pub async fn service_tasks(aws: &Aws, cluster: &str, service: &str) -> Result<Ve
         .set_tasks(Some(arns.to_vec()))
         .send()
         .await
-        .map_err(aws_error("ecs:DescribeTasks", format!("{cluster}/{service}")))?;
+        .map_err(aws_error(
+            "ecs:DescribeTasks",
+            format!("{cluster}/{service}"),
+        ))?;
     let group = Names::task_group(service);
     Ok(out
         .tasks()
@@ -115,7 +166,10 @@ pub async fn service_tasks(aws: &Aws, cluster: &str, service: &str) -> Result<Ve
             arn: t.task_arn().unwrap_or_default().to_string(),
             last_status: t.last_status().unwrap_or_default().to_string(),
             desired_status: t.desired_status().unwrap_or_default().to_string(),
-            health: t.health_status().map(|h| h.as_str().to_string()).unwrap_or_else(|| "UNKNOWN".into()),
+            health: t
+                .health_status()
+                .map(|h| h.as_str().to_string())
+                .unwrap_or_else(|| "UNKNOWN".into()),
             private_ip: t
                 .attachments()
                 .iter()
@@ -137,11 +191,49 @@ pub async fn task_size(aws: &Aws, task_definition: &str) -> Result<TaskSize> {
         .send()
         .await
         .map_err(aws_error("ecs:DescribeTaskDefinition", task_definition))?;
-    let td = out.task_definition().ok_or_else(|| Error::preflight("service", format!("task definition {task_definition} not found"), "apply infra/ again"))?;
+    let td = out.task_definition().ok_or_else(|| {
+        Error::preflight(
+            "service",
+            format!("task definition {task_definition} not found"),
+            "apply infra/ again",
+        )
+    })?;
     let units = |s: Option<&str>| s.and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     Ok(TaskSize {
         vcpu: units(td.cpu()) / 1024.0,
         memory_gb: units(td.memory()) / 1024.0,
-        arm64: td.runtime_platform().and_then(|p| p.cpu_architecture()).is_some_and(|a| a.as_str() == "ARM64"),
+        arm64: td
+            .runtime_platform()
+            .and_then(|p| p.cpu_architecture())
+            .is_some_and(|a| a.as_str() == "ARM64"),
     })
+}
+
+/// Each container of a task with its health (`HEALTHY`, `UNHEALTHY`, `UNKNOWN`).
+pub async fn container_health(
+    aws: &Aws,
+    cluster: &str,
+    task_arn: &str,
+) -> Result<Vec<(String, String)>> {
+    let out = aws
+        .ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(task_arn)
+        .send()
+        .await
+        .map_err(aws_error("ecs:DescribeTasks", task_arn))?;
+    Ok(out
+        .tasks()
+        .iter()
+        .flat_map(|t| t.containers())
+        .map(|c| {
+            (
+                c.name().unwrap_or("?").to_string(),
+                c.health_status()
+                    .map(|h| h.as_str().to_string())
+                    .unwrap_or_else(|| "UNKNOWN".into()),
+            )
+        })
+        .collect())
 }

@@ -1,8 +1,9 @@
 //! The network load balancer, its two target groups and its listeners.
 
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, Matcher, ProtocolEnum, SubnetMapping, Tag,
-    TargetDescription, TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum,
+    LoadBalancerTypeEnum, Matcher, ProtocolEnum, SubnetMapping, Tag, TargetDescription,
+    TargetTypeEnum,
 };
 
 use super::{aws_error, Aws};
@@ -59,16 +60,32 @@ impl TargetGroupSpec {
     /// UDP media to the JVB; UDP target groups need a TCP or HTTP health
     /// check, so it probes the JVB's HTTP health endpoint on 8080.
     pub fn jvb(names: &Names) -> Self {
-        TargetGroupSpec { name: names.jvb_target_group(), protocol: ProtocolEnum::Udp, port: JVB_PORT, health_port: JVB_HEALTH_PORT, health_path: "/about/health" }
+        TargetGroupSpec {
+            name: names.jvb_target_group(),
+            protocol: ProtocolEnum::Udp,
+            port: JVB_PORT,
+            health_port: JVB_HEALTH_PORT,
+            health_path: "/about/health",
+        }
     }
 
     pub fn web(names: &Names) -> Self {
-        TargetGroupSpec { name: names.web_target_group(), protocol: ProtocolEnum::Tcp, port: WEB_PORT, health_port: "80", health_path: "/" }
+        TargetGroupSpec {
+            name: names.web_target_group(),
+            protocol: ProtocolEnum::Tcp,
+            port: WEB_PORT,
+            health_port: "80",
+            health_path: "/",
+        }
     }
 }
 
 fn tags(names: &Names, name: &str) -> Vec<Tag> {
-    names.tags(name).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    names
+        .tags(name)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) -> LoadBalancer {
@@ -76,10 +93,22 @@ fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) ->
         arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
         name: lb.load_balancer_name().unwrap_or_default().to_string(),
         dns_name: lb.dns_name().unwrap_or_default().to_string(),
-        state: lb.state().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_else(|| "unknown".into()),
-        canonical_zone_id: lb.canonical_hosted_zone_id().unwrap_or_default().to_string(),
+        state: lb
+            .state()
+            .and_then(|s| s.code())
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        canonical_zone_id: lb
+            .canonical_hosted_zone_id()
+            .unwrap_or_default()
+            .to_string(),
         created_epoch: lb.created_time().map(|t| t.secs()),
-        subnets: lb.availability_zones().iter().filter_map(|az| az.subnet_id()).map(String::from).collect(),
+        subnets: lb
+            .availability_zones()
+            .iter()
+            .filter_map(|az| az.subnet_id())
+            .map(String::from)
+            .collect(),
         allocation_ids: lb
             .availability_zones()
             .iter()
@@ -99,7 +128,13 @@ pub async fn find_load_balancer(aws: &Aws, name: &str) -> Result<Option<LoadBala
 }
 
 pub async fn describe_load_balancer(aws: &Aws, arn: &str) -> Result<Option<LoadBalancer>> {
-    match aws.elb.describe_load_balancers().load_balancer_arns(arn).send().await {
+    match aws
+        .elb
+        .describe_load_balancers()
+        .load_balancer_arns(arn)
+        .send()
+        .await
+    {
         Ok(out) => Ok(out.load_balancers().first().map(to_load_balancer)),
         Err(e) if super::error_code(&e) == Some("LoadBalancerNotFound") => Ok(None),
         Err(e) => Err(aws_error("elbv2:DescribeLoadBalancers", arn)(e)),
@@ -107,7 +142,12 @@ pub async fn describe_load_balancer(aws: &Aws, arn: &str) -> Result<Option<LoadB
 }
 
 /// An internet-facing NLB in one subnet whose public address is our EIP.
-pub async fn create_nlb(aws: &Aws, names: &Names, subnet_id: &str, allocation_id: &str) -> Result<LoadBalancer> {
+pub async fn create_nlb(
+    aws: &Aws,
+    names: &Names,
+    subnet_id: &str,
+    allocation_id: &str,
+) -> Result<LoadBalancer> {
     let name = names.nlb();
     let out = aws
         .elb
@@ -116,16 +156,31 @@ pub async fn create_nlb(aws: &Aws, names: &Names, subnet_id: &str, allocation_id
         .r#type(LoadBalancerTypeEnum::Network)
         .scheme(LoadBalancerSchemeEnum::InternetFacing)
         .ip_address_type(IpAddressType::Ipv4)
-        .subnet_mappings(SubnetMapping::builder().subnet_id(subnet_id).allocation_id(allocation_id).build())
+        .subnet_mappings(
+            SubnetMapping::builder()
+                .subnet_id(subnet_id)
+                .allocation_id(allocation_id)
+                .build(),
+        )
         .set_tags(Some(tags(names, &name)))
         .send()
         .await
         .map_err(aws_error("elbv2:CreateLoadBalancer", &name))?;
-    Ok(out.load_balancers().first().map(to_load_balancer).expect("CreateLoadBalancer returns the load balancer"))
+    Ok(out
+        .load_balancers()
+        .first()
+        .map(to_load_balancer)
+        .expect("CreateLoadBalancer returns the load balancer"))
 }
 
 pub async fn delete_load_balancer(aws: &Aws, arn: &str) -> Result<()> {
-    match aws.elb.delete_load_balancer().load_balancer_arn(arn).send().await {
+    match aws
+        .elb
+        .delete_load_balancer()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if super::error_code(&e) == Some("LoadBalancerNotFound") => Ok(()),
         Err(e) => Err(aws_error("elbv2:DeleteLoadBalancer", arn)(e)),
@@ -136,7 +191,10 @@ fn to_target_group(tg: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> T
     TargetGroup {
         arn: tg.target_group_arn().unwrap_or_default().to_string(),
         name: tg.target_group_name().unwrap_or_default().to_string(),
-        protocol: tg.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        protocol: tg
+            .protocol()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
         port: tg.port().unwrap_or_default(),
     }
 }
@@ -149,7 +207,26 @@ pub async fn find_target_group(aws: &Aws, name: &str) -> Result<Option<TargetGro
     }
 }
 
-pub async fn create_target_group(aws: &Aws, names: &Names, spec: &TargetGroupSpec, vpc_id: &str) -> Result<TargetGroup> {
+pub async fn describe_target_group(aws: &Aws, arn: &str) -> Result<Option<TargetGroup>> {
+    match aws
+        .elb
+        .describe_target_groups()
+        .target_group_arns(arn)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
+        Err(e) if super::error_code(&e) == Some("TargetGroupNotFound") => Ok(None),
+        Err(e) => Err(aws_error("elbv2:DescribeTargetGroups", arn)(e)),
+    }
+}
+
+pub async fn create_target_group(
+    aws: &Aws,
+    names: &Names,
+    spec: &TargetGroupSpec,
+    vpc_id: &str,
+) -> Result<TargetGroup> {
     let out = aws
         .elb
         .create_target_group()
@@ -169,11 +246,21 @@ pub async fn create_target_group(aws: &Aws, names: &Names, spec: &TargetGroupSpe
         .send()
         .await
         .map_err(aws_error("elbv2:CreateTargetGroup", &spec.name))?;
-    Ok(out.target_groups().first().map(to_target_group).expect("CreateTargetGroup returns the group"))
+    Ok(out
+        .target_groups()
+        .first()
+        .map(to_target_group)
+        .expect("CreateTargetGroup returns the group"))
 }
 
 pub async fn delete_target_group(aws: &Aws, arn: &str) -> Result<()> {
-    match aws.elb.delete_target_group().target_group_arn(arn).send().await {
+    match aws
+        .elb
+        .delete_target_group()
+        .target_group_arn(arn)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(e) if super::error_code(&e) == Some("TargetGroupNotFound") => Ok(()),
         Err(e) => Err(aws_error("elbv2:DeleteTargetGroup", arn)(e)),
@@ -181,7 +268,13 @@ pub async fn delete_target_group(aws: &Aws, arn: &str) -> Result<()> {
 }
 
 pub async fn listeners(aws: &Aws, lb_arn: &str) -> Result<Vec<Listener>> {
-    let out = match aws.elb.describe_listeners().load_balancer_arn(lb_arn).send().await {
+    let out = match aws
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+    {
         Ok(out) => out,
         Err(e) if super::error_code(&e) == Some("LoadBalancerNotFound") => return Ok(Vec::new()),
         Err(e) => return Err(aws_error("elbv2:DescribeListeners", lb_arn)(e)),
@@ -192,9 +285,20 @@ pub async fn listeners(aws: &Aws, lb_arn: &str) -> Result<Vec<Listener>> {
         .map(|l| Listener {
             arn: l.listener_arn().unwrap_or_default().to_string(),
             port: l.port().unwrap_or_default(),
-            protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
-            target_group_arn: l.default_actions().iter().find_map(|a| a.target_group_arn()).map(String::from),
-            certificate_arn: l.certificates().iter().find_map(|c| c.certificate_arn()).map(String::from),
+            protocol: l
+                .protocol()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+            target_group_arn: l
+                .default_actions()
+                .iter()
+                .find_map(|a| a.target_group_arn())
+                .map(String::from),
+            certificate_arn: l
+                .certificates()
+                .iter()
+                .find_map(|c| c.certificate_arn())
+                .map(String::from),
         })
         .collect())
 }
@@ -210,11 +314,19 @@ pub struct ListenerSpec {
 
 impl ListenerSpec {
     pub fn matches(&self, l: &Listener) -> bool {
-        l.port == self.port && l.protocol == self.protocol.as_str() && l.target_group_arn.as_deref() == Some(self.target_group_arn.as_str()) && l.certificate_arn == self.certificate_arn
+        l.port == self.port
+            && l.protocol == self.protocol.as_str()
+            && l.target_group_arn.as_deref() == Some(self.target_group_arn.as_str())
+            && l.certificate_arn == self.certificate_arn
     }
 }
 
-pub async fn create_listener(aws: &Aws, names: &Names, lb_arn: &str, spec: &ListenerSpec) -> Result<()> {
+pub async fn create_listener(
+    aws: &Aws,
+    names: &Names,
+    lb_arn: &str,
+    spec: &ListenerSpec,
+) -> Result<()> {
     let label = format!("{} {}:{}", names.nlb(), spec.protocol.as_str(), spec.port);
     let mut req = aws
         .elb
@@ -222,12 +334,21 @@ pub async fn create_listener(aws: &Aws, names: &Names, lb_arn: &str, spec: &List
         .load_balancer_arn(lb_arn)
         .port(spec.port)
         .protocol(spec.protocol.clone())
-        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&spec.target_group_arn).build())
+        .default_actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&spec.target_group_arn)
+                .build(),
+        )
         .set_tags(Some(tags(names, &label)));
     if let Some(cert) = &spec.certificate_arn {
-        req = req.certificates(Certificate::builder().certificate_arn(cert).build()).ssl_policy("ELBSecurityPolicy-TLS13-1-2-2021-06");
+        req = req
+            .certificates(Certificate::builder().certificate_arn(cert).build())
+            .ssl_policy("ELBSecurityPolicy-TLS13-1-2-2021-06");
     }
-    req.send().await.map_err(aws_error("elbv2:CreateListener", label))?;
+    req.send()
+        .await
+        .map_err(aws_error("elbv2:CreateListener", label))?;
     Ok(())
 }
 
@@ -240,15 +361,32 @@ pub async fn delete_listener(aws: &Aws, arn: &str) -> Result<()> {
 }
 
 pub async fn targets(aws: &Aws, tg_arn: &str) -> Result<Vec<Target>> {
-    let out = aws.elb.describe_target_health().target_group_arn(tg_arn).send().await.map_err(aws_error("elbv2:DescribeTargetHealth", tg_arn))?;
+    let out = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(tg_arn)
+        .send()
+        .await
+        .map_err(aws_error("elbv2:DescribeTargetHealth", tg_arn))?;
     Ok(out
         .target_health_descriptions()
         .iter()
         .map(|d| Target {
-            ip: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+            ip: d
+                .target()
+                .and_then(|t| t.id())
+                .unwrap_or_default()
+                .to_string(),
             port: d.target().and_then(|t| t.port()).unwrap_or_default(),
-            state: d.target_health().and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or_else(|| "unknown".into()),
-            reason: d.target_health().and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
+            state: d
+                .target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            reason: d
+                .target_health()
+                .and_then(|h| h.reason())
+                .map(|r| r.as_str().to_string()),
         })
         .collect())
 }
@@ -264,7 +402,10 @@ pub async fn register(aws: &Aws, tg: &TargetGroup, ip: &str) -> Result<()> {
         .targets(target(ip, tg.port))
         .send()
         .await
-        .map_err(aws_error("elbv2:RegisterTargets", format!("{ip} in {}", tg.name)))?;
+        .map_err(aws_error(
+            "elbv2:RegisterTargets",
+            format!("{ip} in {}", tg.name),
+        ))?;
     Ok(())
 }
 
@@ -283,13 +424,23 @@ pub async fn deregister(aws: &Aws, tg: &TargetGroup, stale: &[Target]) -> Result
     Ok(())
 }
 
-/// ARNs among `arns` whose tags mark them as ours (DescribeTags takes 20 at a time).
+/// ARNs among `arns` tagged as the project's on-demand part (DescribeTags takes 20 at a time).
 async fn ours(aws: &Aws, names: &Names, arns: Vec<String>) -> Result<Vec<String>> {
     let mut mine = Vec::new();
     for chunk in arns.chunks(20) {
-        let out = aws.elb.describe_tags().set_resource_arns(Some(chunk.to_vec())).send().await.map_err(aws_error("elbv2:DescribeTags", "load balancer resources"))?;
+        let out = aws
+            .elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(aws_error("elbv2:DescribeTags", "load balancer resources"))?;
         for d in out.tag_descriptions() {
-            if names.is_ours(d.tags().iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))) {
+            if names.is_on_demand(
+                d.tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+            ) {
                 mine.extend(d.resource_arn().map(String::from));
             }
         }
@@ -297,24 +448,40 @@ async fn ours(aws: &Aws, names: &Names, arns: Vec<String>) -> Result<Vec<String>
     Ok(mine)
 }
 
-/// Every load balancer tagged as this project's, whatever its name.
+/// Every on-demand load balancer of the project, whatever its name or creator.
 pub async fn project_load_balancers(aws: &Aws, names: &Names) -> Result<Vec<LoadBalancer>> {
     let mut all = Vec::new();
     let mut pages = aws.elb.describe_load_balancers().into_paginator().send();
     while let Some(page) = pages.next().await {
-        all.extend(page.map_err(aws_error("elbv2:DescribeLoadBalancers", "all"))?.load_balancers().iter().map(to_load_balancer));
+        all.extend(
+            page.map_err(aws_error("elbv2:DescribeLoadBalancers", "all"))?
+                .load_balancers()
+                .iter()
+                .map(to_load_balancer),
+        );
     }
     let mine = ours(aws, names, all.iter().map(|lb| lb.arn.clone()).collect()).await?;
-    Ok(all.into_iter().filter(|lb| mine.contains(&lb.arn)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|lb| mine.contains(&lb.arn))
+        .collect())
 }
 
-/// Every target group tagged as this project's, whatever its name.
+/// Every on-demand target group of the project, whatever its name or creator.
 pub async fn project_target_groups(aws: &Aws, names: &Names) -> Result<Vec<TargetGroup>> {
     let mut all = Vec::new();
     let mut pages = aws.elb.describe_target_groups().into_paginator().send();
     while let Some(page) = pages.next().await {
-        all.extend(page.map_err(aws_error("elbv2:DescribeTargetGroups", "all"))?.target_groups().iter().map(to_target_group));
+        all.extend(
+            page.map_err(aws_error("elbv2:DescribeTargetGroups", "all"))?
+                .target_groups()
+                .iter()
+                .map(to_target_group),
+        );
     }
     let mine = ours(aws, names, all.iter().map(|tg| tg.arn.clone()).collect()).await?;
-    Ok(all.into_iter().filter(|tg| mine.contains(&tg.arn)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|tg| mine.contains(&tg.arn))
+        .collect())
 }

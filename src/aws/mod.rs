@@ -43,7 +43,9 @@ struct LedgerState {
 
 /// Operations that only read state. Everything else mutates.
 fn is_read_only(operation: &str) -> bool {
-    ["Describe", "List", "Get"].iter().any(|p| operation.starts_with(p))
+    ["Describe", "List", "Get"]
+        .iter()
+        .any(|p| operation.starts_with(p))
 }
 
 impl CallLedger {
@@ -71,7 +73,12 @@ impl Intercept for CallLedger {
         "meetctl::CallLedger"
     }
 
-    fn read_before_serialization(&self, _ctx: &BeforeSerializationInterceptorContextRef<'_>, _rc: &RuntimeComponents, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_serialization(
+        &self,
+        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let (service, operation) = cfg
             .load::<Metadata>()
             .map(|m| (m.service().to_string(), m.name().to_string()))
@@ -80,7 +87,10 @@ impl Intercept for CallLedger {
         if state.read_only && !is_read_only(&operation) {
             return Err(Box::new(Error::DryRunViolation { service, operation }));
         }
-        *state.calls.entry(format!("{service}.{operation}")).or_default() += 1;
+        *state
+            .calls
+            .entry(format!("{service}.{operation}"))
+            .or_default() += 1;
         tracing::debug!(target: "meetctl::aws", "{service}.{operation}");
         Ok(())
     }
@@ -112,12 +122,14 @@ pub struct Aws {
 }
 
 impl Aws {
-    /// Standard credential chain, the configured region/profile/endpoint,
-    /// and adaptive retries (throttling is common when polling ELB).
+    /// Standard credential chain, the configured region/profile/endpoint, and
+    /// standard retries (exponential backoff with jitter). Not adaptive: its
+    /// client-side rate limiter stalls a short polling loop for 8-18 s after
+    /// one throttle (measured through harness/fault_proxy.py).
     pub async fn connect(config: &Config) -> Aws {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))
-            .retry_config(RetryConfig::adaptive().with_max_attempts(6));
+            .retry_config(RetryConfig::standard().with_max_attempts(6));
         if let Some(profile) = &config.profile {
             loader = loader.profile_name(profile);
         }
@@ -131,7 +143,11 @@ impl Aws {
         let ledger = CallLedger::default();
         macro_rules! client {
             ($krate:ident) => {
-                $krate::Client::from_conf($krate::config::Builder::from(sdk).interceptor(ledger.clone()).build())
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(sdk)
+                        .interceptor(ledger.clone())
+                        .build(),
+                )
             };
         }
         Aws {
@@ -158,30 +174,114 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&s
 }
 
 /// Converts an SDK error into a library error naming the call and resource.
-pub fn aws_error<E, R>(operation: &'static str, resource: impl Into<String>) -> impl FnOnce(SdkError<E, R>) -> Error
+pub fn aws_error<E, R>(
+    operation: &'static str,
+    resource: impl Into<String>,
+) -> impl FnOnce(SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: Debug,
+    R: Debug + 'static,
 {
     let resource = resource.into();
     move |err| {
-        if let SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) = &err {
-            if let Some(inner) = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<Error>()) {
-                if let Error::DryRunViolation { service, operation } = inner {
-                    return Error::DryRunViolation { service: service.clone(), operation: operation.clone() };
-                }
-            }
+        if let Some(violation) = dry_run_violation(&err) {
+            return violation;
         }
         let message = match (err.code(), err.message()) {
             (Some(code), Some(msg)) => format!("{code}: {msg}"),
             (Some(code), None) => code.to_string(),
             _ => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
         };
-        Error::Aws { operation, resource, message }
+        Error::Aws {
+            operation,
+            resource,
+            message,
+        }
     }
 }
 
-/// Tags in the shape each SDK wants, from the (key, value) pairs of `Names::tags`.
-pub fn tag_pairs(tags: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+/// The dry-run guard's refusal, if that is what stopped the call (it sits
+/// somewhere down the SDK's chain of error sources).
+fn dry_run_violation(err: &(dyn std::error::Error + 'static)) -> Option<Error> {
+    let mut source = err.source();
+    while let Some(e) = source {
+        if let Some(Error::DryRunViolation { service, operation }) = e.downcast_ref::<Error>() {
+            return Some(Error::DryRunViolation {
+                service: service.clone(),
+                operation: operation.clone(),
+            });
+        }
+        source = e.source();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offline_aws() -> Aws {
+        // Port 9 (discard): nothing answers, so a call that got past the guard would fail differently.
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_credential_types::Credentials::new("test", "test", None, None, "test"),
+                ),
+            )
+            .build();
+        Aws::from_sdk_config(&sdk, "us-east-1")
+    }
+
+    #[tokio::test]
+    async fn dry_run_refuses_mutating_calls_before_sending_them() {
+        let aws = offline_aws();
+        aws.ledger.set_read_only(true);
+        let err = aws
+            .ssm
+            .put_parameter()
+            .name("/p/x")
+            .value("v")
+            .send()
+            .await
+            .map_err(aws_error("ssm:PutParameter", "/p/x"))
+            .unwrap_err();
+        match err {
+            Error::DryRunViolation { service, operation } => {
+                assert_eq!(operation, "PutParameter");
+                assert_eq!(service.to_ascii_lowercase(), "ssm");
+            }
+            other => panic!("expected the dry-run guard, got {other:?}"),
+        }
+        assert_eq!(aws.ledger.total_attempts(), 0, "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn reads_pass_the_guard_and_are_counted() {
+        let aws = offline_aws();
+        aws.ledger.set_read_only(true);
+        // The read is allowed through the guard; it then fails to connect (nothing listens on port 9).
+        let err = aws
+            .ssm
+            .get_parameter()
+            .name("/p/x")
+            .send()
+            .await
+            .map_err(aws_error("ssm:GetParameter", "/p/x"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Aws { .. }), "{err:?}");
+        assert_eq!(
+            aws.ledger
+                .calls()
+                .get("SSM.GetParameter")
+                .copied()
+                .or_else(|| aws.ledger.calls().get("ssm.GetParameter").copied()),
+            Some(1),
+            "{:?}",
+            aws.ledger.calls()
+        );
+        assert!(aws.ledger.total_attempts() >= 1);
+    }
 }

@@ -1,6 +1,8 @@
 //! The alias record that points the meeting domain at the NLB.
 
-use aws_sdk_route53::types::{AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
+};
 
 use super::{aws_error, Aws};
 use crate::error::{Error, Result};
@@ -22,7 +24,10 @@ pub async fn check_zone(aws: &Aws, zone_id: &str, domain: &str) -> Result<()> {
         Some("NoSuchHostedZone") => Error::preflight("hosted_zone_id", format!("zone {zone_id} does not exist"), "use the id of the public zone that holds the domain, or unset hosted_zone_id to manage DNS yourself"),
         _ => aws_error("route53:GetHostedZone", zone_id)(e),
     })?;
-    let zone_name = out.hosted_zone().map(|z| z.name().trim_end_matches('.').to_string()).unwrap_or_default();
+    let zone_name = out
+        .hosted_zone()
+        .map(|z| z.name().trim_end_matches('.').to_string())
+        .unwrap_or_default();
     if domain != zone_name && !domain.ends_with(&format!(".{zone_name}")) {
         return Err(Error::preflight(
             "hosted_zone_id",
@@ -51,31 +56,91 @@ pub async fn find_alias(aws: &Aws, zone_id: &str, domain: &str) -> Result<Option
         .iter()
         .find(|r| fqdn(r.name()) == name && *r.r#type() == RrType::A)
         .and_then(|r| r.alias_target())
-        .map(|a| AliasRecord { name: name.clone(), target_dns: a.dns_name().trim_end_matches('.').to_string(), target_zone: a.hosted_zone_id().to_string() }))
+        .map(|a| AliasRecord {
+            name: name.clone(),
+            target_dns: a.dns_name().trim_end_matches('.').to_string(),
+            target_zone: a.hosted_zone_id().to_string(),
+        }))
 }
 
-fn alias_change(action: ChangeAction, domain: &str, target_dns: &str, target_zone: &str) -> Result<Change> {
-    let build_err = |e: aws_sdk_route53::error::BuildError| Error::Unexpected { what: "Route53 change".into(), problem: e.to_string(), fix: "report this as a bug".into() };
-    let alias = AliasTarget::builder().hosted_zone_id(target_zone).dns_name(target_dns).evaluate_target_health(true).build().map_err(build_err)?;
-    let record = ResourceRecordSet::builder().name(fqdn(domain)).r#type(RrType::A).alias_target(alias).build().map_err(build_err)?;
-    Change::builder().action(action).resource_record_set(record).build().map_err(build_err)
+fn alias_change(
+    action: ChangeAction,
+    domain: &str,
+    target_dns: &str,
+    target_zone: &str,
+) -> Result<Change> {
+    let build_err = |e: aws_sdk_route53::error::BuildError| Error::Unexpected {
+        what: "Route53 change".into(),
+        problem: e.to_string(),
+        fix: "report this as a bug".into(),
+    };
+    let alias = AliasTarget::builder()
+        .hosted_zone_id(target_zone)
+        .dns_name(target_dns)
+        .evaluate_target_health(true)
+        .build()
+        .map_err(build_err)?;
+    let record = ResourceRecordSet::builder()
+        .name(fqdn(domain))
+        .r#type(RrType::A)
+        .alias_target(alias)
+        .build()
+        .map_err(build_err)?;
+    Change::builder()
+        .action(action)
+        .resource_record_set(record)
+        .build()
+        .map_err(build_err)
 }
 
 async fn change(aws: &Aws, zone_id: &str, change: Change, what: &str) -> Result<()> {
-    let batch = ChangeBatch::builder().comment(format!("meetctl: {what}")).changes(change).build().map_err(|e| Error::Unexpected {
-        what: "Route53 change batch".into(),
-        problem: e.to_string(),
-        fix: "report this as a bug".into(),
-    })?;
-    aws.route53.change_resource_record_sets().hosted_zone_id(zone_id).change_batch(batch).send().await.map_err(aws_error("route53:ChangeResourceRecordSets", what))?;
+    let batch = ChangeBatch::builder()
+        .comment(format!("meetctl: {what}"))
+        .changes(change)
+        .build()
+        .map_err(|e| Error::Unexpected {
+            what: "Route53 change batch".into(),
+            problem: e.to_string(),
+            fix: "report this as a bug".into(),
+        })?;
+    aws.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(aws_error("route53:ChangeResourceRecordSets", what))?;
     Ok(())
 }
 
-pub async fn upsert_alias(aws: &Aws, zone_id: &str, domain: &str, target_dns: &str, target_zone: &str) -> Result<()> {
-    change(aws, zone_id, alias_change(ChangeAction::Upsert, domain, target_dns, target_zone)?, &format!("UPSERT {domain}")).await
+pub async fn upsert_alias(
+    aws: &Aws,
+    zone_id: &str,
+    domain: &str,
+    target_dns: &str,
+    target_zone: &str,
+) -> Result<()> {
+    change(
+        aws,
+        zone_id,
+        alias_change(ChangeAction::Upsert, domain, target_dns, target_zone)?,
+        &format!("UPSERT {domain}"),
+    )
+    .await
 }
 
 /// Deletes the record exactly as it is (Route53 wants the current values).
 pub async fn delete_alias(aws: &Aws, zone_id: &str, record: &AliasRecord) -> Result<()> {
-    change(aws, zone_id, alias_change(ChangeAction::Delete, &record.name, &record.target_dns, &record.target_zone)?, &format!("DELETE {}", record.name)).await
+    change(
+        aws,
+        zone_id,
+        alias_change(
+            ChangeAction::Delete,
+            &record.name,
+            &record.target_dns,
+            &record.target_zone,
+        )?,
+        &format!("DELETE {}", record.name),
+    )
+    .await
 }

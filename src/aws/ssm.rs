@@ -13,7 +13,9 @@ pub struct Parameter {
 
 pub async fn get(aws: &Aws, name: &str) -> Result<Option<Parameter>> {
     match aws.ssm.get_parameter().name(name).send().await {
-        Ok(out) => Ok(out.parameter().map(|p| Parameter { value: p.value().unwrap_or_default().to_string() })),
+        Ok(out) => Ok(out.parameter().map(|p| Parameter {
+            value: p.value().unwrap_or_default().to_string(),
+        })),
         Err(e) if super::error_code(&e) == Some("ParameterNotFound") => Ok(None),
         Err(e) => Err(aws_error("ssm:GetParameter", name)(e)),
     }
@@ -24,7 +26,14 @@ pub async fn exists(aws: &Aws, name: &str) -> Result<bool> {
     let out = aws
         .ssm
         .describe_parameters()
-        .parameter_filters(aws_sdk_ssm::types::ParameterStringFilter::builder().key("Name").option("Equals").values(name).build().expect("static filter"))
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .values(name)
+                .build()
+                .expect("static filter"),
+        )
         .send()
         .await
         .map_err(aws_error("ssm:DescribeParameters", name))?;
@@ -32,9 +41,35 @@ pub async fn exists(aws: &Aws, name: &str) -> Result<bool> {
 }
 
 /// Creates the parameter only if absent. Returns false when it already existed.
-pub async fn create(aws: &Aws, names: &Names, name: &str, value: &str, kind: ParameterType) -> Result<bool> {
-    let tags: Vec<Tag> = names.tags(name).into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build().expect("key and value set")).collect();
-    match aws.ssm.put_parameter().name(name).value(value).r#type(kind).overwrite(false).set_tags(Some(tags)).send().await {
+pub async fn create(
+    aws: &Aws,
+    names: &Names,
+    name: &str,
+    value: &str,
+    kind: ParameterType,
+) -> Result<bool> {
+    let tags: Vec<Tag> = names
+        .tags(name)
+        .into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .expect("key and value set")
+        })
+        .collect();
+    match aws
+        .ssm
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(kind)
+        .overwrite(false)
+        .set_tags(Some(tags))
+        .send()
+        .await
+    {
         Ok(_) => Ok(true),
         Err(e) if super::error_code(&e) == Some("ParameterAlreadyExists") => Ok(false),
         Err(e) => Err(aws_error("ssm:PutParameter", name)(e)),
@@ -93,7 +128,26 @@ pub async fn create_secrets(aws: &Aws, names: &Names, missing: &[String]) -> Res
     for name in missing {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
-        create(aws, names, name, &hex::encode(bytes), ParameterType::SecureString).await?;
+        create(
+            aws,
+            names,
+            name,
+            &hex::encode(bytes),
+            ParameterType::SecureString,
+        )
+        .await?;
     }
     Ok(())
+}
+
+/// When the parameter was last written (epoch seconds), if it exists.
+pub async fn last_modified(aws: &Aws, name: &str) -> Result<Option<i64>> {
+    match aws.ssm.get_parameter().name(name).send().await {
+        Ok(out) => Ok(out
+            .parameter()
+            .and_then(|p| p.last_modified_date())
+            .map(|d| d.secs())),
+        Err(e) if super::error_code(&e) == Some("ParameterNotFound") => Ok(None),
+        Err(e) => Err(aws_error("ssm:GetParameter", name)(e)),
+    }
 }

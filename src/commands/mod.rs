@@ -1,5 +1,6 @@
 //! One file per command; helpers they share live here.
 
+pub mod config_import;
 pub mod config_show;
 pub mod cost;
 pub mod down;
@@ -14,7 +15,11 @@ use crate::lock;
 use crate::Context;
 
 /// Runs `work` holding the lifecycle lock, releasing it whatever happens.
-pub async fn with_lock<T>(ctx: &Context, command: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+pub async fn with_lock<T>(
+    ctx: &Context,
+    command: &str,
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
     let step = ctx.out.step("lock");
     let held = match lock::acquire(&ctx.aws, &ctx.names, command, ctx.config.lock_ttl).await {
         Ok(held) => held,
@@ -23,10 +28,16 @@ pub async fn with_lock<T>(ctx: &Context, command: &str, work: impl Future<Output
             return Err(e);
         }
     };
-    step.done(&format!("{} held by {}", ctx.names.lock_parameter(), held.owner()));
+    step.done(&format!(
+        "{} held by {}",
+        ctx.names.lock_parameter(),
+        held.owner()
+    ));
     let result = work.await;
     if let Err(e) = held.release(&ctx.aws).await {
-        ctx.out.line(&format!("warning: could not release the lock ({e}); it expires by itself after lock_ttl"));
+        ctx.out.line(&format!(
+            "warning: could not release the lock ({e}); it expires by itself after lock_ttl"
+        ));
     }
     result
 }
@@ -47,7 +58,12 @@ pub fn print_failure_state(ctx: &Context, command: &str) {
 }
 
 pub fn print_timings(ctx: &Context) {
-    let timings: Vec<String> = ctx.out.timings().iter().map(|t| format!("{} {:.1}s", t.step, t.seconds)).collect();
+    let timings: Vec<String> = ctx
+        .out
+        .timings()
+        .iter()
+        .map(|t| format!("{} {:.1}s", t.step, t.seconds))
+        .collect();
     println!("  timings        {}", timings.join(" · "));
     println!("  AWS API calls  {}", ctx.aws.ledger.total_calls());
 }

@@ -26,12 +26,17 @@ struct Report<'a> {
 /// Prints the status; returns the verdict so the caller can set the exit code.
 pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
     let observed = state::observe(ctx).await?;
-    let assessment = observed.assess(ctx.config.certificate_arn.as_deref(), ctx.config.hosted_zone_id.is_some() && ctx.config.domain.is_some());
+    let assessment = observed.assess(
+        ctx.config.certificate_arn.as_deref(),
+        ctx.config.hosted_zone_id.is_some() && ctx.config.domain.is_some(),
+    );
     let up_for = (!observed.is_idle()).then(|| uptime(&observed)).flatten();
     let rate = match &observed.service {
         Some(s) if !observed.is_idle() => {
             let size = ecs::task_size(&ctx.aws, &s.task_definition).await?;
-            cost::running_rate(&ctx.config, &size).map(|r| cost::total(&r)).ok()
+            cost::running_rate(&ctx.config, &size)
+                .map(|r| cost::total(&r))
+                .ok()
         }
         _ => None,
     };
@@ -51,42 +56,92 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
             usd_per_hour: rate,
             observed: &observed,
         };
-        println!("{}", serde_json::to_string_pretty(&report).expect("status serialises"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("status serialises")
+        );
     } else {
         print_text(ctx, &observed, &assessment, up_for, rate, so_far);
     }
     Ok(assessment.verdict)
 }
 
-fn print_text(ctx: &Context, o: &Observed, a: &Assessment, up_for: Option<std::time::Duration>, rate: Option<f64>, so_far: Option<f64>) {
+fn print_text(
+    ctx: &Context,
+    o: &Observed,
+    a: &Assessment,
+    up_for: Option<std::time::Duration>,
+    rate: Option<f64>,
+    so_far: Option<f64>,
+) {
     let c = &ctx.config;
     println!("{} — project {} in {}", a.verdict, c.project, c.region);
     match &o.service {
-        Some(s) => println!("  service        {} desired {}, running {}, pending {}", c.service, s.desired, s.running, s.pending),
+        Some(s) => println!(
+            "  service        {} desired {}, running {}, pending {}",
+            c.service, s.desired, s.running, s.pending
+        ),
         None => println!("  service        {} not found in {}", c.service, c.cluster),
     }
     for t in &o.tasks {
-        println!("  task           {} {} (health {}) ip {}", t.short_id(), t.last_status, t.health, t.private_ip.as_deref().unwrap_or("-"));
+        println!(
+            "  task           {} {} (health {}) ip {}",
+            t.short_id(),
+            t.last_status,
+            t.health,
+            t.private_ip.as_deref().unwrap_or("-")
+        );
     }
     match &o.load_balancer {
         Some(lb) => println!("  load balancer  {} {} {}", lb.name, lb.state, lb.dns_name),
         None => println!("  load balancer  none"),
     }
     if !o.listeners.is_empty() {
-        let l: Vec<String> = o.listeners.iter().map(|l| format!("{} {}", l.protocol, l.port)).collect();
+        let l: Vec<String> = o
+            .listeners
+            .iter()
+            .map(|l| format!("{} {}", l.protocol, l.port))
+            .collect();
         println!("  listeners      {}", l.join(", "));
     }
     for group in [&o.jvb, &o.web].into_iter().flatten() {
-        let targets: Vec<String> = group.targets.iter().map(|t| format!("{} {}", t.ip, t.state)).collect();
-        println!("  targets        {}: {}", group.group.name, if targets.is_empty() { "none".into() } else { targets.join(", ") });
+        let targets: Vec<String> = group
+            .targets
+            .iter()
+            .map(|t| format!("{} {}", t.ip, t.state))
+            .collect();
+        println!(
+            "  targets        {}: {}",
+            group.group.name,
+            if targets.is_empty() {
+                "none".into()
+            } else {
+                targets.join(", ")
+            }
+        );
     }
     for eip in &o.elastic_ips {
-        println!("  elastic ip     {} ({}){}", eip.public_ip, eip.allocation_id, if eip.association_id.is_some() { " attached" } else { "" });
+        println!(
+            "  elastic ip     {} ({}){}",
+            eip.public_ip,
+            eip.allocation_id,
+            if eip.association_id.is_some() {
+                " attached"
+            } else {
+                ""
+            }
+        );
     }
-    println!("  advertise ips  {}", o.advertise_ips.as_deref().unwrap_or("unset"));
+    println!(
+        "  advertise ips  {}",
+        o.advertise_ips.as_deref().unwrap_or("unset")
+    );
     match (&o.dns_record, &c.hosted_zone_id) {
         (Some(r), _) => println!("  dns            {} → {}", r.name, r.target_dns),
-        (None, Some(_)) => println!("  dns            no record for {}", c.domain.as_deref().unwrap_or("(domain unset)")),
+        (None, Some(_)) => println!(
+            "  dns            no record for {}",
+            c.domain.as_deref().unwrap_or("(domain unset)")
+        ),
         (None, None) => println!("  dns            not managed (no hosted_zone_id)"),
     }
     if let Some(d) = up_for {
@@ -96,7 +151,10 @@ fn print_text(ctx: &Context, o: &Observed, a: &Assessment, up_for: Option<std::t
         println!("  cost           ${r:.4}/hour; about ${s:.2} so far");
     }
     if let Some(lock) = &o.lock {
-        println!("  lock           held by {} running `{}`", lock.owner, lock.command);
+        println!(
+            "  lock           held by {} running `{}`",
+            lock.owner, lock.command
+        );
     }
     for p in &a.in_progress {
         println!("  in progress    {p}");

@@ -31,7 +31,12 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
     };
     step.done(&format!(
         "account {}, subnet {} ({}), security group {}, task {} vCPU/{} GB",
-        base.account, base.subnet.id, base.subnet.availability_zone, base.security_group.id, base.task_size.vcpu, base.task_size.memory_gb
+        base.account,
+        base.subnet.id,
+        base.subnet.availability_zone,
+        base.security_group.id,
+        base.task_size.vcpu,
+        base.task_size.memory_gb
     ));
     if opts.dry_run {
         return print_plan(ctx, &base, &domain).await;
@@ -39,7 +44,10 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
     if !base.missing_secrets.is_empty() {
         let step = ctx.out.step("secrets");
         ssm::create_secrets(&ctx.aws, &ctx.names, &base.missing_secrets).await?;
-        step.done(&format!("created {} (random, SecureString)", base.missing_secrets.join(", ")));
+        step.done(&format!(
+            "created {} (random, SecureString)",
+            base.missing_secrets.join(", ")
+        ));
     }
     let outcome = with_lock(ctx, "up", converge(ctx, &base, &domain)).await;
     match outcome {
@@ -59,49 +67,100 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
 async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ingress>> {
     let mut observed = state::observe(ctx).await?;
     observed.lock = None; // the lock seen now is our own
-    let assessment = observed.assess(ctx.config.certificate_arn.as_deref(), ctx.config.hosted_zone_id.is_some());
+    let assessment = observed.assess(
+        ctx.config.certificate_arn.as_deref(),
+        ctx.config.hosted_zone_id.is_some(),
+    );
     if assessment.verdict == Verdict::Active {
-        let since = observed.load_balancer.as_ref().and_then(|lb| lb.created_epoch).map(since_text).unwrap_or_default();
+        let since = observed
+            .load_balancer
+            .as_ref()
+            .and_then(|lb| lb.created_epoch)
+            .map(since_text)
+            .unwrap_or_default();
         println!("meetctl up: already up at https://{domain}/{since}; nothing to do");
         return Ok(None);
     }
 
     let step = ctx.out.step("elastic-ip");
     let eip = lifecycle::ensure_eip(ctx).await?;
-    let advertise_changed = ssm::set_advertise_address(&ctx.aws, &ctx.names, &eip.public_ip).await?;
-    step.done(&format!("{} ({}) written to {}", eip.public_ip, eip.allocation_id, ctx.names.advertise_parameter()));
+    let advertise_changed =
+        ssm::set_advertise_address(&ctx.aws, &ctx.names, &eip.public_ip).await?;
+    step.done(&format!(
+        "{} ({}) written to {}",
+        eip.public_ip,
+        eip.allocation_id,
+        ctx.names.advertise_parameter()
+    ));
 
     // The two slow waits (NLB provisioning, task start) overlap.
     let nlb_step = ctx.out.step("load-balancer");
     let task_step = ctx.out.step("task");
     let (ingress, task) = tokio::join!(
-        lifecycle::ensure_load_balancer(ctx, base, &eip, &nlb_step),
+        lifecycle::ensure_ingress(ctx, base, &eip, &nlb_step),
         lifecycle::ensure_task(ctx, base, advertise_changed, &task_step)
     );
-    let ingress = finish_step(nlb_step, ingress, |i| format!("{} active ({})", i.load_balancer.name, i.load_balancer.dns_name))?;
-    let task = finish_step(task_step, task, |t| format!("task {} RUNNING at {}", t.short_id(), t.private_ip.as_deref().unwrap_or("?")))?;
-    let ip = task.private_ip.clone().expect("ensure_task returns a task with an IP");
+    let ingress = finish_step(nlb_step, ingress, |i| {
+        format!(
+            "{} active ({})",
+            i.load_balancer.name, i.load_balancer.dns_name
+        )
+    })?;
+    let task = finish_step(task_step, task, |t| {
+        format!(
+            "task {} RUNNING at {}",
+            t.short_id(),
+            t.private_ip.as_deref().unwrap_or("?")
+        )
+    })?;
+    let ip = task
+        .private_ip
+        .clone()
+        .expect("ensure_task returns a task with an IP");
 
     let step = ctx.out.step("targets");
     let groups = [&ingress.jvb, &ingress.web];
     let removed = lifecycle::sync_targets(ctx, &groups, &ip).await?;
     let waited = lifecycle::wait_healthy(ctx, &groups, &ip, &step).await;
-    let stale = if removed.is_empty() { String::new() } else { format!("; deregistered stale {}", removed.join(", ")) };
-    finish_step(step, waited, |_| format!("{ip} healthy in {} and {}{stale}", ingress.jvb.name, ingress.web.name))?;
+    let stale = if removed.is_empty() {
+        String::new()
+    } else {
+        format!("; deregistered stale {}", removed.join(", "))
+    };
+    finish_step(step, waited, |_| {
+        format!(
+            "{ip} healthy in {} and {}{stale}",
+            ingress.jvb.name, ingress.web.name
+        )
+    })?;
 
     let step = ctx.out.step("dns");
     match &ctx.config.hosted_zone_id {
         Some(zone) => {
             let lb = &ingress.load_balancer;
-            crate::aws::route53::upsert_alias(&ctx.aws, zone, domain, &lb.dns_name, &lb.canonical_zone_id).await?;
+            crate::aws::route53::upsert_alias(
+                &ctx.aws,
+                zone,
+                domain,
+                &lb.dns_name,
+                &lb.canonical_zone_id,
+            )
+            .await?;
             step.done(&format!("{domain} → {} (alias in {zone})", lb.dns_name));
         }
-        None => step.skipped(&format!("no hosted_zone_id: point {domain} at {} (CNAME) or {} (A) yourself", ingress.load_balancer.dns_name, eip.public_ip)),
+        None => step.skipped(&format!(
+            "no hosted_zone_id: point {domain} at {} (CNAME) or {} (A) yourself",
+            ingress.load_balancer.dns_name, eip.public_ip
+        )),
     }
     Ok(Some(ingress))
 }
 
-fn finish_step<T>(step: crate::output::Step, result: Result<T>, detail: impl FnOnce(&T) -> String) -> Result<T> {
+fn finish_step<T>(
+    step: crate::output::Step,
+    result: Result<T>,
+    detail: impl FnOnce(&T) -> String,
+) -> Result<T> {
     match &result {
         Ok(v) => step.done(&detail(v)),
         Err(e) => step.failed(&e.to_string()),
@@ -110,17 +169,38 @@ fn finish_step<T>(step: crate::output::Step, result: Result<T>, detail: impl FnO
 }
 
 fn since_text(epoch: i64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(epoch);
-    format!(" (up {})", human_duration(std::time::Duration::from_secs((now - epoch).max(0) as u64)))
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(epoch);
+    format!(
+        " (up {})",
+        human_duration(std::time::Duration::from_secs((now - epoch).max(0) as u64))
+    )
 }
 
-fn print_summary(ctx: &Context, base: &Base, domain: &str, ingress: &Ingress, started: Instant) -> Result<()> {
+fn print_summary(
+    ctx: &Context,
+    base: &Base,
+    domain: &str,
+    ingress: &Ingress,
+    started: Instant,
+) -> Result<()> {
     let rate = cost::running_rate(&ctx.config, &base.task_size)?;
-    println!("meetctl up: ready in {} — https://{domain}/", human_duration(started.elapsed()));
-    println!("  load balancer  {} ({})", ingress.load_balancer.name, ingress.load_balancer.dns_name);
+    println!(
+        "meetctl up: ready in {} — https://{domain}/",
+        human_duration(started.elapsed())
+    );
+    println!(
+        "  load balancer  {} ({})",
+        ingress.load_balancer.name, ingress.load_balancer.dns_name
+    );
     println!("  costs now      ${:.4}/hour while up:", cost::total(&rate));
     for line in &rate {
-        println!("                   ${:.4}  {}", line.usd_per_hour, line.item);
+        println!(
+            "                   ${:.4}  {}",
+            line.usd_per_hour, line.item
+        );
     }
     print_timings(ctx);
     println!("  next           `meetctl status`; `meetctl down` when the meeting is over");
@@ -135,11 +215,22 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
     if base.missing_secrets.is_empty() {
         println!("  1. secrets: all present (never overwritten)");
     } else {
-        println!("  1. secrets: create {} with random values", base.missing_secrets.join(", "));
+        println!(
+            "  1. secrets: create {} with random values",
+            base.missing_secrets.join(", ")
+        );
     }
     println!("  2. take the lifecycle lock {}", n.lock_parameter());
-    let eip = observed.elastic_ips.first().map(|e| format!("exists {} ({}), reuse", e.allocation_id, e.public_ip)).unwrap_or_else(|| "allocate".into());
-    println!("  3. Elastic IP {}: {eip}; write its address to {}", n.eip(), n.advertise_parameter());
+    let eip = observed
+        .elastic_ips
+        .first()
+        .map(|e| format!("exists {} ({}), reuse", e.allocation_id, e.public_ip))
+        .unwrap_or_else(|| "allocate".into());
+    println!(
+        "  3. Elastic IP {}: {eip}; write its address to {}",
+        n.eip(),
+        n.advertise_parameter()
+    );
     println!("  4. in parallel:");
     println!(
         "     a. load balancer {} in {} ({}) with that address: {}",
@@ -148,17 +239,41 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
         base.subnet.availability_zone,
         have(observed.load_balancer.is_some())
     );
-    println!("        target group {} UDP 10000, health HTTP :8080 /about/health: {}", n.jvb_target_group(), have(observed.jvb.is_some()));
-    println!("        target group {} TCP 80, health HTTP :80 /: {}", n.web_target_group(), have(observed.web.is_some()));
-    let listeners: Vec<String> = state::expected_listeners(ctx.config.certificate_arn.as_deref()).iter().map(|(p, proto)| format!("{proto} {p}")).collect();
-    println!("        listeners {}; wait until active", listeners.join(", "));
-    println!("     b. scale {} to 1 in {} (now desired {}); wait for a RUNNING task", ctx.config.service, base.subnet.id, observed.desired());
+    println!(
+        "        target group {} UDP 10000, health HTTP :8080 /about/health: {}",
+        n.jvb_target_group(),
+        have(observed.jvb.is_some())
+    );
+    println!(
+        "        target group {} TCP 80, health HTTP :80 /: {}",
+        n.web_target_group(),
+        have(observed.web.is_some())
+    );
+    let listeners: Vec<String> = state::expected_listeners(ctx.config.certificate_arn.as_deref())
+        .iter()
+        .map(|(p, proto)| format!("{proto} {p}"))
+        .collect();
+    println!(
+        "        listeners {}; wait until active",
+        listeners.join(", ")
+    );
+    println!(
+        "     b. scale {} to 1 in {} (now desired {}); wait for a RUNNING task",
+        ctx.config.service,
+        base.subnet.id,
+        observed.desired()
+    );
     println!("  5. register the task's IP in both target groups, deregister stale ones; wait until healthy");
     match &ctx.config.hosted_zone_id {
-        Some(zone) => println!("  6. Route53 UPSERT A alias {domain} → the load balancer (zone {zone})"),
+        Some(zone) => {
+            println!("  6. Route53 UPSERT A alias {domain} → the load balancer (zone {zone})")
+        }
         None => println!("  6. DNS: skipped (no hosted_zone_id)"),
     }
     println!("  7. release the lock; print the URL, timings and the hourly cost");
-    println!("  AWS API calls made for this plan: {} (all reads)", ctx.aws.ledger.total_calls());
+    println!(
+        "  AWS API calls made for this plan: {} (all reads)",
+        ctx.aws.ledger.total_calls()
+    );
     Ok(())
 }

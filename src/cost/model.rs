@@ -45,8 +45,9 @@ pub struct Platform {
 
 impl Platform {
     pub fn from_config(config: &Config) -> Platform {
+        // Both modes run the same NLB with an EIP, plus the task's own address.
         let (public_ipv4_up, public_ipv4_idle) = match config.ingress {
-            Ingress::Nlb => (2, 0),
+            Ingress::Nlb | Ingress::Terraform => (2, 0),
         };
         Platform {
             vcpu: f64::from(config.task.cpu) / 1024.0,
@@ -194,7 +195,7 @@ pub fn running_lines(prices: &Prices, p: &Platform) -> Vec<Line> {
         ),
     ];
     match p.ingress {
-        Ingress::Nlb => lines.push(hourly(
+        Ingress::Nlb | Ingress::Terraform => lines.push(hourly(
             prices,
             "Network Load Balancer",
             Key::NlbHour,

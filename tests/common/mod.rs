@@ -20,8 +20,12 @@ fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("MEETCTL_TEST_PYTHON") {
         return PathBuf::from(p);
     }
-    let default = PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/meetctl/venv/bin/python");
-    assert!(default.exists(), "no Python with moto: run `bash scripts/python-env.sh` (or set MEETCTL_TEST_PYTHON)");
+    let default = PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/meetctl/venv/bin/python");
+    assert!(
+        default.exists(),
+        "no Python with moto: run `bash scripts/python-env.sh` (or set MEETCTL_TEST_PYTHON)"
+    );
     default
 }
 
@@ -43,22 +47,34 @@ impl LocalAws {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the local AWS harness");
-        let mut harness = LocalAws { child, endpoint: String::new(), ready: serde_json::Value::Null, _dir: dir };
+        let mut harness = LocalAws {
+            child,
+            endpoint: String::new(),
+            ready: serde_json::Value::Null,
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(90);
         while !ready_file.exists() {
             if let Some(status) = harness.child.try_wait().unwrap() {
                 panic!("local AWS harness exited early: {status}");
             }
-            assert!(Instant::now() < deadline, "local AWS harness not ready after 90s");
+            assert!(
+                Instant::now() < deadline,
+                "local AWS harness not ready after 90s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
-        harness.ready = serde_json::from_str(&std::fs::read_to_string(&ready_file).unwrap()).unwrap();
+        harness.ready =
+            serde_json::from_str(&std::fs::read_to_string(&ready_file).unwrap()).unwrap();
         harness.endpoint = harness.ready["endpoint"].as_str().unwrap().to_string();
         harness
     }
 
     pub fn field(&self, key: &str) -> String {
-        self.ready[key].as_str().unwrap_or_else(|| panic!("ready file has no {key}")).to_string()
+        self.ready[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("ready file has no {key}"))
+            .to_string()
     }
 
     /// A `meetctl` command against this emulator, isolated from the caller's
@@ -88,7 +104,9 @@ impl LocalAws {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_sts::config::Credentials::new("test", "test", None, None, "tests"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
             .load()
             .await;
         Aws::from_sdk_config(&sdk, "us-east-1")
@@ -98,7 +116,9 @@ impl LocalAws {
 impl Drop for LocalAws {
     fn drop(&mut self) {
         // SIGTERM so the harness stops moto cleanly; only our own child, by PID.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -112,12 +132,21 @@ impl Drop for LocalAws {
 }
 
 pub fn text(out: &Output) -> String {
-    format!("--- stdout\n{}\n--- stderr\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[track_caller]
 pub fn assert_code(out: &Output, code: i32) {
-    assert_eq!(out.status.code(), Some(code), "unexpected exit code\n{}", text(out));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "unexpected exit code\n{}",
+        text(out)
+    );
 }
 
 /// Everything billable or stateful that meetctl could have created, as seen by the emulator.
@@ -142,21 +171,50 @@ pub async fn inventory(aws: &Aws) -> Inventory {
     let mut inv = Inventory::default();
     let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
     for lb in lbs.load_balancers() {
-        inv.load_balancers.push(lb.load_balancer_name().unwrap().to_string());
-        let ls = aws.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().unwrap()).send().await.unwrap();
+        inv.load_balancers
+            .push(lb.load_balancer_name().unwrap().to_string());
+        let ls = aws
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(lb.load_balancer_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
         for l in ls.listeners() {
-            inv.listeners.push((l.protocol().unwrap().as_str().to_string(), l.port().unwrap()));
+            inv.listeners.push((
+                l.protocol().unwrap().as_str().to_string(),
+                l.port().unwrap(),
+            ));
         }
     }
     let tgs = aws.elb.describe_target_groups().send().await.unwrap();
-    inv.target_groups = tgs.target_groups().iter().map(|t| t.target_group_name().unwrap().to_string()).collect();
+    inv.target_groups = tgs
+        .target_groups()
+        .iter()
+        .map(|t| t.target_group_name().unwrap().to_string())
+        .collect();
     let eips = aws.ec2.describe_addresses().send().await.unwrap();
-    inv.elastic_ips = eips.addresses().iter().map(|a| a.allocation_id().unwrap().to_string()).collect();
+    inv.elastic_ips = eips
+        .addresses()
+        .iter()
+        .map(|a| a.allocation_id().unwrap().to_string())
+        .collect();
     let params = aws.ssm.describe_parameters().send().await.unwrap();
-    inv.parameters = params.parameters().iter().map(|p| p.name().unwrap().to_string()).collect();
+    inv.parameters = params
+        .parameters()
+        .iter()
+        .map(|p| p.name().unwrap().to_string())
+        .collect();
     inv.parameters.sort();
     inv.listeners.sort();
-    let svc = aws.ecs.describe_services().cluster(format!("{PROJECT}-cluster")).services(format!("{PROJECT}-service")).send().await.unwrap();
+    let svc = aws
+        .ecs
+        .describe_services()
+        .cluster(format!("{PROJECT}-cluster"))
+        .services(format!("{PROJECT}-service"))
+        .send()
+        .await
+        .unwrap();
     inv.desired = svc.services()[0].desired_count();
     inv
 }
@@ -168,5 +226,8 @@ pub fn is_clean(inv: &Inventory) -> bool {
         && inv.listeners.is_empty()
         && inv.elastic_ips.is_empty()
         && inv.desired == 0
-        && !inv.parameters.iter().any(|p| p.ends_with("jvb_advertise_ips") || p.ends_with("meetctl/lock"))
+        && !inv
+            .parameters
+            .iter()
+            .any(|p| p.ends_with("jvb_advertise_ips") || p.ends_with("meetctl/lock"))
 }

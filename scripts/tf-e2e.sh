@@ -1,0 +1,354 @@
+#!/usr/bin/env bash
+# End to end against the local AWS: infra/ Terraform applied to moto, then the
+# real meetctl binary on top of what Terraform built, then terraform destroy.
+#
+#   1. local AWS (harness/local_aws.py serve --no-base: moto + control-plane
+#      shim, nothing seeded), a Route53 zone and an imported ACM certificate
+#   2. terraform init + apply of a copy of infra/ (state in a temp dir);
+#      check the result looks like what meetctl and the shim need
+#   3. meetctl up -> status -> down (ingress nlb, the default); check the
+#      emulator after each
+#   4. the same with ingress "terraform" (meetctl runs terraform in the copy,
+#      module.jvb_nlb) unless TF_E2E_TERRAFORM_INGRESS=0
+#   5. terraform destroy; check nothing of the project is left
+#
+# Every check prints `ok - ...` or `not ok - ...`; the last line is
+# `tf-e2e: N passed, M failed[, K todo]`, exit 1 on any failure. `not ok ...
+# # TODO` lines are known product gaps: reported, not counted as failures.
+# Nothing is written into the repository; nothing talks to anything but
+# 127.0.0.1 (terraform providers come from the offline mirror).
+#
+# Environment:
+#   MEETCTL_BIN                meetctl binary (default $CARGO_TARGET_DIR/debug/meetctl,
+#                              built with `cargo build --locked` only when missing)
+#   CARGO_TARGET_DIR           default ~/.cache/meetctl/target
+#   TF_E2E_TERRAFORM_INGRESS   1 (default) runs the ingress = "terraform" round
+#   TF_E2E_KEEP                1 keeps the work dir (state, logs); it is always
+#                              kept when something failed
+#   TERRAFORM                  terraform binary (default: terraform on PATH)
+#   MEETCTL_VENV               python venv with moto (see scripts/python-env.sh)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PROJECT="jitsi-video-platform"
+DOMAIN="meet.example.test"
+REGION="us-east-1"
+TERRAFORM="${TERRAFORM:-terraform}"
+TERRAFORM_INGRESS="${TF_E2E_TERRAFORM_INGRESS:-1}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/meetctl/target}"
+DEFAULT_MEETCTL_BIN="$CARGO_TARGET_DIR/debug/meetctl"
+MEETCTL_BIN="${MEETCTL_BIN:-$DEFAULT_MEETCTL_BIN}"
+ASSERT="$ROOT/scripts/tf_e2e_assert.py"
+
+# Terraform: providers only from /opt/tf-plugins, no prompts, no checkpoint.
+export TF_CLI_CONFIG_FILE="$ROOT/scripts/tf-cli.tfrc"
+export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+# Dummy credentials; no profile, no metadata service, loopback only.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION" AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
+export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" NO_COLOR=1
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/tf-e2e.XXXXXX")"
+harness_pid=""
+
+now() { date +%s.%N; }
+seconds_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { printf '\n==> %s\n' "$*"; }
+
+# ------------------------------------------------------------- reporting ---
+
+PASSED=0 FAILED=0 TODO=0
+TIMINGS=()
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $*"; }
+# check DESCRIPTION CMD...: one assertion from a command's exit status.
+check() {
+  local description="$1"
+  shift
+  if "$@"; then ok "$description"; else not_ok "$description"; fi
+}
+# todo DESCRIPTION REASON CMD...: a known gap; failure is reported, not counted.
+todo() {
+  local description="$1" reason="$2"
+  shift 2
+  if "$@"; then
+    ok "$description # TODO passes now: drop the TODO marker ($reason)"
+  else
+    TODO=$((TODO + 1))
+    echo "not ok - $description # TODO $reason"
+  fi
+}
+
+# assert_py ARGS...: run tf_e2e_assert.py, echo and count its ok/not ok lines.
+assert_py() {
+  local out rc=0
+  out="$("$PY" "$ASSERT" --endpoint "$ENDPOINT" --region "$REGION" --project "$PROJECT" \
+    --domain "$DOMAIN" --hosted-zone-id "$ZONE_ID" --certificate-arn "$CERT_ARN" "$@" 2>&1)" || rc=$?
+  local line counted=0
+  while IFS= read -r line; do
+    case "$line" in
+      "ok - "*) PASSED=$((PASSED + 1)); counted=1 ;;
+      "not ok - "*) FAILED=$((FAILED + 1)); counted=1 ;;
+    esac
+    echo "$line"
+  done <<<"$out"
+  if [ "$rc" -ne 0 ] && ! grep -q '^not ok - ' <<<"$out"; then
+    not_ok "tf_e2e_assert.py $1 exited $rc"
+  elif [ "$counted" -eq 0 ]; then
+    not_ok "tf_e2e_assert.py $1 printed no check"
+  fi
+}
+
+# timed NAME LOG CMD...: run CMD with its output in LOG, record wall seconds;
+# print the log's tail on failure. Returns CMD's exit status.
+timed() {
+  local name="$1" logfile="$2"
+  shift 2
+  local start rc=0
+  start="$(now)"
+  "$@" >"$logfile" 2>&1 || rc=$?
+  local took
+  took="$(seconds_since "$start")"
+  TIMINGS+=("$(printf '%-32s %7ss%s' "$name" "$took" "$([ "$rc" -eq 0 ] || echo "  (exit $rc)")")")
+  printf '    %s: %ss, exit %d (log %s)\n' "$name" "$took" "$rc" "${logfile#"$WORK"/}"
+  if [ "$rc" -ne 0 ]; then
+    tail -n 25 "$logfile" | sed 's/^/    | /'
+  fi
+  return "$rc"
+}
+
+summary() {
+  echo
+  echo "timings (wall):"
+  local t
+  for t in "${TIMINGS[@]}"; do echo "  $t"; done
+  echo "  $(printf '%-32s %7ss' total "$(seconds_since "$TOTAL_START")")"
+  local todo_part=""
+  [ "$TODO" -eq 0 ] || todo_part=", $TODO todo"
+  echo "tf-e2e: $PASSED passed, $FAILED failed$todo_part"
+}
+
+cleanup() {
+  local rc=$?
+  if [ -n "$harness_pid" ]; then
+    # Only the harness this script started, by its PID; SIGTERM stops moto
+    # and the shim cleanly.
+    kill "$harness_pid" 2>/dev/null || true
+    local _
+    for _ in $(seq 1 50); do
+      kill -0 "$harness_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -9 "$harness_pid" 2>/dev/null || true
+    wait "$harness_pid" 2>/dev/null || true
+  fi
+  if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ] || [ "${TF_E2E_KEEP:-0}" = 1 ]; then
+    echo "tf-e2e: work dir kept: $WORK (terraform state, logs, local-aws.log)" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+# meetctl ARGS...: the binary, against the emulator, from an empty directory
+# (no ./meetctl.toml). MEETCTL_BIN is ours, not a meetctl key: meetctl
+# rejects unknown MEETCTL_* variables.
+meetctl() {
+  (cd "$WORK/meetctl-cwd" && env -u MEETCTL_BIN "$MEETCTL_BIN" \
+    --endpoint-url "$ENDPOINT" --region "$REGION" --project "$PROJECT" --domain "$DOMAIN" \
+    --hosted-zone-id "$ZONE_ID" --certificate-arn "$CERT_ARN" \
+    --set poll_interval_ms=100 "$@")
+}
+
+tf() { "$TERRAFORM" -chdir="$INFRA" "$@"; }
+
+TOTAL_START="$(now)"
+
+# ---------------------------------------------------------------- prepare ---
+
+log "prepare: python env (moto), terraform, meetctl binary"
+command -v "$TERRAFORM" >/dev/null 2>&1 || { echo "tf-e2e: terraform not found (set TERRAFORM=...)" >&2; exit 2; }
+PY="$(bash "$ROOT/scripts/python-env.sh" | tail -n1)"
+if [ ! -x "$MEETCTL_BIN" ]; then
+  if [ "$MEETCTL_BIN" != "$DEFAULT_MEETCTL_BIN" ]; then
+    echo "tf-e2e: MEETCTL_BIN=$MEETCTL_BIN does not exist" >&2
+    exit 2
+  fi
+  echo "    building meetctl (cargo build --locked; may wait for the cargo lock)"
+  (cd "$ROOT" && cargo build --locked --quiet)
+fi
+echo "    meetctl: $MEETCTL_BIN"
+mkdir -p "$WORK/meetctl-cwd" "$WORK/logs"
+LOGS="$WORK/logs"
+
+log "local AWS: harness --no-base (moto + shim)"
+start="$(now)"
+"$PY" "$ROOT/harness/local_aws.py" serve --no-base --ready-file "$WORK/ready.json" \
+  --project "$PROJECT" --region "$REGION" >/dev/null 2>"$WORK/local-aws.log" &
+harness_pid=$!
+for _ in $(seq 1 300); do
+  [ -f "$WORK/ready.json" ] && break
+  if ! kill -0 "$harness_pid" 2>/dev/null; then
+    cat "$WORK/local-aws.log" >&2
+    echo "tf-e2e: local AWS failed to start" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+[ -f "$WORK/ready.json" ] || { echo "tf-e2e: local AWS not ready after 60s" >&2; exit 1; }
+TIMINGS+=("$(printf '%-32s %7ss' "local AWS start" "$(seconds_since "$start")")")
+ENDPOINT="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint"])' "$WORK/ready.json")"
+# Anything the provider's endpoints block might miss still lands on the
+# emulator, never on AWS.
+export AWS_ENDPOINT_URL="$ENDPOINT"
+echo "    endpoint $ENDPOINT (harness pid $harness_pid)"
+
+ZONE_ID="" CERT_ARN=""
+fixtures="$("$PY" "$ASSERT" --endpoint "$ENDPOINT" --region "$REGION" --project "$PROJECT" --domain "$DOMAIN" fixtures)"
+ZONE_ID="$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["hosted_zone_id"])' "$fixtures")"
+CERT_ARN="$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["certificate_arn"])' "$fixtures")"
+echo "    hosted zone $ZONE_ID, imported certificate $CERT_ARN"
+
+# -------------------------------------------------------------- terraform ---
+
+# A copy of infra/ (without .terraform or state): init, the state file and
+# meetctl's own terraform runs (ingress terraform) all happen in there.
+INFRA="$WORK/infra"
+mkdir -p "$INFRA"
+tar -C "$ROOT/infra" --exclude=.terraform --exclude='*.tfstate' --exclude='*.tfstate.*' -cf - . | tar -C "$INFRA" -xf -
+
+# hosted_zone_id is not passed to Terraform: with create_certificate = false
+# infra/ only echoes it as an output, and its validation (^Z...) rejects
+# moto's zone ids, which do not start with Z. meetctl gets it directly.
+TF_VARS=(
+  "aws_endpoint_url=$ENDPOINT"
+  "domain_name=$DOMAIN"
+  "certificate_arn=$CERT_ARN"
+)
+TF_VAR_ARGS=()
+for v in "${TF_VARS[@]}"; do TF_VAR_ARGS+=(-var "$v"); done
+
+log "terraform init + apply (state in $INFRA)"
+if ! timed "terraform init" "$LOGS/terraform-init.log" \
+  tf init -input=false -no-color -lockfile=readonly; then
+  not_ok "terraform init (offline mirror, committed lock file)"
+  summary
+  exit 1
+fi
+if ! timed "terraform apply" "$LOGS/terraform-apply.log" \
+  tf apply -auto-approve -input=false -no-color "${TF_VAR_ARGS[@]}"; then
+  not_ok "terraform apply of infra/ into the local AWS"
+  summary
+  exit 1
+fi
+ok "terraform apply of infra/ into the local AWS"
+tf output -json >"$WORK/outputs.json"
+SG_ID="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["security_group_id"]["value"])' "$WORK/outputs.json")"
+
+log "checks: what terraform built"
+assert_py base --outputs "$WORK/outputs.json"
+
+# infra/ adopts the VPC's default security group (to strip its rules) and the
+# provider's default_tags put Project on it too, so two groups carry the tag
+# and meetctl's lookup by tag refuses to choose. Until meetctl also matches
+# the name <project>-task, the rounds below pass --security-group-id (the fix
+# meetctl's own message suggests).
+todo "meetctl finds the task security group by tag alone (up --dry-run without --security-group-id)" \
+  "meetctl: the VPC's default SG is tagged Project too; match group-name <project>-task" \
+  timed "meetctl up --dry-run (SG by tag)" "$LOGS/meetctl-dry-run-sg-by-tag.log" meetctl up --dry-run
+
+# stdout_to FILE CMD...: CMD with its stdout also kept in FILE.
+stdout_to() {
+  local file="$1"
+  shift
+  "$@" | tee "$file"
+  return "${PIPESTATUS[0]}"
+}
+
+nlb_in_state() { [[ "$(tf state list 2>/dev/null)" == *"module.jvb_nlb["* ]]; }
+nlb_not_in_state() { ! nlb_in_state; }
+
+# meetctl_round INGRESS MANAGED_BY ARGS...: meetctl up -> checks -> status ->
+# down -> checks, with ARGS before each command. MANAGED_BY is the NLB's
+# expected ManagedBy tag. A failed `up` skips the checks of a running
+# platform and status; `down` and its checks always run.
+meetctl_round() {
+  local ingress="$1" managed_by="$2"
+  shift 2
+  log "meetctl (ingress $ingress): up"
+  if timed "meetctl up ($ingress)" "$LOGS/meetctl-up-$ingress.log" meetctl "$@" up; then
+    ok "meetctl up (ingress $ingress) exits 0"
+    if [ "$ingress" = terraform ]; then
+      check "module.jvb_nlb is in this run's terraform state" nlb_in_state
+      tf output -json >"$WORK/outputs-nlb.json"
+      assert_py up --managed-by "$managed_by" --outputs "$WORK/outputs-nlb.json"
+    else
+      assert_py up --managed-by "$managed_by"
+    fi
+
+    log "meetctl (ingress $ingress): status"
+    local status_log="$LOGS/meetctl-status-$ingress.log"
+    if timed "meetctl status ($ingress)" "$status_log" stdout_to "$status_log.stdout" meetctl "$@" status; then
+      local verdict
+      verdict="$(awk 'NR == 1 { print $1 }' "$status_log.stdout")"
+      check "meetctl status (ingress $ingress) exits 0 and its first word is ACTIVE (got: ${verdict:-nothing})" \
+        test "$verdict" = ACTIVE
+    else
+      not_ok "meetctl status (ingress $ingress) exits 0"
+    fi
+  else
+    not_ok "meetctl up (ingress $ingress) exits 0"
+    echo "    (up failed: skipping the checks of a running platform and status; down runs anyway)"
+  fi
+
+  log "meetctl (ingress $ingress): down"
+  check "meetctl down (ingress $ingress) exits 0" \
+    timed "meetctl down ($ingress)" "$LOGS/meetctl-down-$ingress.log" meetctl "$@" down
+  if [ "$ingress" = terraform ]; then
+    check "module.jvb_nlb is gone from the terraform state" nlb_not_in_state
+  fi
+  assert_py down
+}
+
+# ------------------------------------------------------- meetctl: nlb ---
+
+meetctl_round nlb meetctl --security-group-id "$SG_ID"
+
+# -------------------------------------------------- meetctl: terraform ---
+
+if [ "$TERRAFORM_INGRESS" = 1 ]; then
+  # meetctl runs, in terraform_dir (the copy, so it shares this run's state):
+  #   terraform apply -auto-approve -input=false -target=module.jvb_nlb
+  #     -var nlb_enabled=true -var nlb_eip_allocation_id=<its EIP> -var <terraform_vars>...
+  # then reads `terraform output -json` (nlb_arn, nlb_dns_name, nlb_zone_id,
+  # nlb_jvb_target_group_arn, nlb_web_target_group_arn); `down` applies
+  # nlb_enabled=false once the service is at 0. TF_CLI_CONFIG_FILE and the
+  # credentials reach terraform through the inherited environment.
+  {
+    echo "# tf-e2e: variables meetctl passes to terraform (ingress terraform)"
+    echo "terraform_vars = ["
+    for v in "${TF_VARS[@]}"; do echo "  \"$v\","; done
+    echo "]"
+  } >"$WORK/meetctl-terraform.toml"
+  meetctl_round terraform terraform \
+    --config "$WORK/meetctl-terraform.toml" --set ingress=terraform --set "terraform_dir=$INFRA" \
+    --security-group-id "$SG_ID"
+else
+  echo
+  echo "    (ingress terraform round skipped: TF_E2E_TERRAFORM_INGRESS=$TERRAFORM_INGRESS)"
+fi
+
+# ---------------------------------------------------------------- destroy ---
+
+log "terraform destroy"
+check "terraform destroy exits 0" \
+  timed "terraform destroy" "$LOGS/terraform-destroy.log" \
+  tf destroy -auto-approve -input=false -no-color "${TF_VAR_ARGS[@]}"
+state_empty() { [ -z "$(tf state list 2>/dev/null)" ]; }
+check "terraform state is empty" state_empty
+assert_py destroyed
+
+summary
+[ "$FAILED" -eq 0 ]
