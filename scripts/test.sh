@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every check CI runs, in one command: the Python env for the local AWS,
-# Terraform checks (offline), rustfmt, clippy, and all Rust tests (unit,
-# mocked waits, and the real binary against the local AWS).
+# Every check CI runs, in one command: the Python env for the local AWS and
+# the harness self-checks, Terraform checks (offline) and Terraform applied to
+# the local AWS end to end, rustfmt, clippy, and all Rust tests (unit, mocked
+# waits, the real binary against the local AWS, reliability under faults).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Outside the clone so CI and later runs reuse the (slow, cold) AWS SDK build.
@@ -14,11 +15,15 @@ phase "python env (moto[server] pinned, for the local AWS)"
 MEETCTL_TEST_PYTHON="$(bash scripts/python-env.sh | tail -n1)"
 export MEETCTL_TEST_PYTHON
 
-phase "local AWS harness self-check"
+phase "local AWS harness and fault proxy self-checks"
 "$MEETCTL_TEST_PYTHON" harness/test_local_aws.py
+"$MEETCTL_TEST_PYTHON" harness/test_fault_proxy.py
 
 phase "terraform: fmt, init (offline mirror), validate, checkov"
 bash scripts/tf-check.sh
+
+phase "terraform applied to the local AWS: infra/ → meetctl up/status/down (ingress nlb and terraform) → destroy"
+bash scripts/tf-e2e.sh
 
 phase "cargo fmt --check"
 cargo fmt --check

@@ -43,6 +43,9 @@ ASSERT="$ROOT/scripts/tf_e2e_assert.py"
 # Terraform: providers only from /opt/tf-plugins, no prompts, no checkpoint.
 export TF_CLI_CONFIG_FILE="$ROOT/scripts/tf-cli.tfrc"
 export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+# Nothing from the caller's shell may change what is applied or where the
+# state lives (TF_VAR_project_name, TF_CLI_ARGS_apply, TF_DATA_DIR, ...).
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(TF_VAR_|TF_CLI_ARGS|TF_DATA_DIR$|TF_WORKSPACE$)' || true)
 # Dummy credentials; no profile, no metadata service, loopback only.
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export AWS_REGION="$REGION" AWS_DEFAULT_REGION="$REGION" AWS_EC2_METADATA_DISABLED=true
@@ -156,7 +159,7 @@ trap cleanup EXIT
 # (no ./meetctl.toml). MEETCTL_BIN is ours, not a meetctl key: meetctl
 # rejects unknown MEETCTL_* variables.
 meetctl() {
-  (cd "$WORK/meetctl-cwd" && env -u MEETCTL_BIN "$MEETCTL_BIN" \
+  (cd "$WORK/meetctl-cwd" && "$MEETCTL_BIN" \
     --endpoint-url "$ENDPOINT" --region "$REGION" --project "$PROJECT" --domain "$DOMAIN" \
     --hosted-zone-id "$ZONE_ID" --certificate-arn "$CERT_ARN" \
     --set poll_interval_ms=100 "$@")
@@ -251,13 +254,20 @@ log "checks: what terraform built"
 assert_py base --outputs "$WORK/outputs.json"
 
 # infra/ adopts the VPC's default security group (to strip its rules) and the
-# provider's default_tags put Project on it too, so two groups carry the tag
-# and meetctl's lookup by tag refuses to choose. Until meetctl also matches
-# the name <project>-task, the rounds below pass --security-group-id (the fix
-# meetctl's own message suggests).
-todo "meetctl finds the task security group by tag alone (up --dry-run without --security-group-id)" \
-  "meetctl: the VPC's default SG is tagged Project too; match group-name <project>-task" \
+# provider's default_tags put Project on it too: meetctl must pick the group
+# named <project>-task among the tagged ones.
+check "meetctl finds the task security group by tag (up --dry-run)" \
   timed "meetctl up --dry-run (SG by tag)" "$LOGS/meetctl-dry-run-sg-by-tag.log" meetctl up --dry-run
+
+# meetctl.toml from terraform's outputs: the ids nobody should copy by hand.
+imported_config_matches() {
+  meetctl config import-terraform "$INFRA" >"$WORK/imported.toml" &&
+    grep -qx "security_group_id = \"$SG_ID\"" "$WORK/imported.toml" &&
+    grep -q "^subnet_ids = \[" "$WORK/imported.toml" &&
+    grep -qx "cluster = \"$PROJECT-cluster\"" "$WORK/imported.toml" &&
+    grep -qx "service = \"$PROJECT-service\"" "$WORK/imported.toml"
+}
+check "meetctl config import-terraform writes the outputs as meetctl.toml" imported_config_matches
 
 # stdout_to FILE CMD...: CMD with its stdout also kept in FILE.
 stdout_to() {
@@ -314,7 +324,7 @@ meetctl_round() {
 
 # ------------------------------------------------------- meetctl: nlb ---
 
-meetctl_round nlb meetctl --security-group-id "$SG_ID"
+meetctl_round nlb meetctl --config "$WORK/imported.toml"
 
 # -------------------------------------------------- meetctl: terraform ---
 
@@ -333,8 +343,7 @@ if [ "$TERRAFORM_INGRESS" = 1 ]; then
     echo "]"
   } >"$WORK/meetctl-terraform.toml"
   meetctl_round terraform terraform \
-    --config "$WORK/meetctl-terraform.toml" --set ingress=terraform --set "terraform_dir=$INFRA" \
-    --security-group-id "$SG_ID"
+    --config "$WORK/meetctl-terraform.toml" --set ingress=terraform --set "terraform_dir=$INFRA"
 else
   echo
   echo "    (ingress terraform round skipped: TF_E2E_TERRAFORM_INGRESS=$TERRAFORM_INGRESS)"

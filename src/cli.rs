@@ -28,6 +28,8 @@ fn after_help() -> String {
          Typical use:\n  \
          meetctl up --domain meet.example.org   bring a meeting site online (minutes)\n  \
          meetctl status                         what runs, what it costs so far\n  \
+         meetctl check                          prove a meeting can happen, link by link\n  \
+         meetctl test-platform                  up → check → down as one self-test, with a report\n  \
          meetctl down                           remove every billable piece\n  \
          meetctl cost                           idle, hourly and monthly cost against the alternatives\n\n\
          Exit codes:\n  \
@@ -134,6 +136,15 @@ pub enum Command {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Prove a meeting can happen: ECS, load balancer, media wiring, DNS, HTTPS,
+    /// XMPP WebSocket and BOSH, each PASS/WARN/FAIL/SKIP with the fix (exit 1 on any FAIL)
+    Check {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
+    /// The whole lifecycle as a test: preflight, up, check until it passes, down, and
+    /// proof nothing billable remains; down runs on failure and on SIGINT/SIGTERM
+    TestPlatform(commands::test_platform::TestPlatformArgs),
     /// Cost: idle per month, per hour up, monthly scenarios and break-even against the
     /// alternatives (offline); --actual: the month's bill from Cost Explorer next to the model
     Cost(commands::cost::CostArgs),
@@ -281,6 +292,10 @@ async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
         Command::RegisterTargets { no_wait } => {
             commands::register_targets::run(ctx, !*no_wait).await?
         }
+        Command::Check { output } => {
+            return Ok(commands::check::run(ctx, *output == OutputFormat::Json).await?)
+        }
+        Command::TestPlatform(args) => return Ok(commands::test_platform::run(ctx, args).await?),
         Command::Cost(args) => commands::cost::run_actual(ctx, args).await?,
         Command::Config { .. } => unreachable!("handled before the runtime starts"),
     }

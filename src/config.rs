@@ -208,6 +208,7 @@ const NON_KEY_ENV: &[&str] = &[
     "MEETCTL_LOG",
     "MEETCTL_VENV",
     "MEETCTL_TEST_PYTHON",
+    "MEETCTL_BIN",
 ];
 
 pub const DEFAULT_PROJECT: &str = "jitsi-video-platform";

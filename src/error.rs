@@ -48,7 +48,7 @@ pub enum Error {
         fix: String,
     },
 
-    #[error("another meetctl run holds the lifecycle lock ({owner}, expires in {}s)\n  fix: wait for it to finish; if that run died, the lock is taken over automatically once it expires", expires_in.as_secs())]
+    #[error("another meetctl run holds the lifecycle lock ({owner}, expires in {}s)\n  fix: wait for it to finish; if that run died, the lock is taken over once it expires (at once when it ran on this host)", expires_in.as_secs())]
     LockHeld { owner: String, expires_in: Duration },
 
     #[error("{what} is not in the expected state: {problem}\n  fix: {fix}")]

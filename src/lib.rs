@@ -7,6 +7,7 @@
 //! command under `commands`.
 
 pub mod aws;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;

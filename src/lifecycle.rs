@@ -60,22 +60,24 @@ async fn ensure_target_group(
     Ok(tg)
 }
 
-/// The load balancer, by the configured ingress mode.
-pub async fn ensure_ingress(
+/// The load balancer, target groups and listeners, by the configured ingress
+/// mode, without waiting for the NLB to become active (see [`wait_active`]):
+/// targets can be registered and DNS set while it provisions.
+pub async fn prepare_ingress(
     ctx: &Context,
     base: &Base,
     eip: &ElasticIp,
     step: &Step,
 ) -> Result<Ingress> {
     match ctx.config.ingress {
-        config::Ingress::Nlb => ensure_load_balancer(ctx, base, eip, step).await,
-        config::Ingress::Terraform => ensure_terraform_load_balancer(ctx, eip, step).await,
+        config::Ingress::Nlb => prepare_load_balancer(ctx, base, eip, step).await,
+        config::Ingress::Terraform => prepare_terraform_load_balancer(ctx, eip, step).await,
     }
 }
 
 /// `ingress = "terraform"`: the jvb-nlb module builds the same NLB (same
-/// names, our EIP); meetctl reads its outputs and waits for it.
-async fn ensure_terraform_load_balancer(
+/// names, our EIP); meetctl reads its outputs.
+async fn prepare_terraform_load_balancer(
     ctx: &Context,
     eip: &ElasticIp,
     step: &Step,
@@ -115,7 +117,6 @@ async fn ensure_terraform_load_balancer(
     }
     let web = groups.pop().expect("two groups");
     let jvb = groups.pop().expect("two groups");
-    let load_balancer = wait_active(ctx, &load_balancer, step).await?;
     Ok(Ingress {
         load_balancer,
         jvb,
@@ -136,8 +137,8 @@ pub async fn remove_terraform_ingress(ctx: &Context, step: &Step) -> Result<()> 
 }
 
 /// The NLB in the chosen subnet with our EIP, both target groups and the
-/// listeners, waiting until the NLB is active.
-pub async fn ensure_load_balancer(
+/// listeners.
+async fn prepare_load_balancer(
     ctx: &Context,
     base: &Base,
     eip: &ElasticIp,
@@ -171,7 +172,6 @@ pub async fn ensure_load_balancer(
     let web =
         ensure_target_group(ctx, &TargetGroupSpec::web(&ctx.names), &base.subnet.vpc_id).await?;
     ensure_listeners(ctx, &load_balancer, &jvb, &web).await?;
-    let load_balancer = wait_active(ctx, &load_balancer, step).await?;
     Ok(Ingress {
         load_balancer,
         jvb,

@@ -41,16 +41,35 @@ fn now_epoch() -> u64 {
         .unwrap_or(0)
 }
 
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
 /// `<host>:pid<pid>:`, the start of every owner id this process writes.
 fn process_prefix() -> String {
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown-host".into());
-    format!("{host}:pid{}:", std::process::id())
+    format!("{}:pid{}:", host_name(), std::process::id())
 }
 
 fn owner_id() -> String {
     format!("{}{:08x}", process_prefix(), rand::random::<u32>())
+}
+
+/// A lock taken by a process of this host that no longer exists (a run that
+/// was killed) need not wait for its expiry: nobody can be using it.
+fn owner_died_here(owner: &str) -> bool {
+    let mut parts = owner.split(':');
+    let (Some(host), Some(pid)) = (
+        parts.next(),
+        parts.next().and_then(|p| p.strip_prefix("pid")),
+    ) else {
+        return false;
+    };
+    host == host_name()
+        && pid
+            .parse::<u32>()
+            .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// Deletes the lock if this very process holds it: a run whose future was
@@ -99,15 +118,15 @@ pub async fn acquire(aws: &Aws, names: &Names, command: &str, ttl: Duration) -> 
         };
         let holder = parse(&held.value);
         match holder.expires_in() {
-            Some(expires_in) => {
+            Some(expires_in) if !owner_died_here(&holder.owner) => {
                 return Err(Error::LockHeld {
                     owner: format!("{} running `{}`", holder.owner, holder.command),
                     expires_in,
                 })
             }
-            None => {
+            _ => {
                 tracing::warn!(
-                    "taking over expired lock of {} ({})",
+                    "taking over the lock of {} ({}): expired, or its process on this host is gone",
                     holder.owner,
                     holder.command
                 );
@@ -143,5 +162,26 @@ impl Lock {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_dead_process_of_this_host_gives_up_its_lock_early() {
+        let me = format!("{}:pid{}:0", host_name(), std::process::id());
+        assert!(!owner_died_here(&me), "a live process keeps its lock");
+        assert!(owner_died_here(&format!(
+            "{}:pid{}:0",
+            host_name(),
+            u32::MAX - 1
+        )));
+        assert!(
+            !owner_died_here("some-other-host:pid1:0"),
+            "another host's run may be alive"
+        );
+        assert!(!owner_died_here("unreadable"));
     }
 }

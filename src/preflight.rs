@@ -43,7 +43,28 @@ pub async fn identity_and_service(ctx: &Context) -> Result<(String, Service)> {
 pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
     let c = &ctx.config;
     let (account, service) = identity_and_service(ctx).await?;
-    let subnets = ec2::subnets(&ctx.aws, &c.project, c.subnet_ids.as_deref()).await?;
+    // With credentials and the service known, the remaining reads are
+    // independent: they run concurrently.
+    let certificate = async {
+        match &c.certificate_arn {
+            Some(arn) => acm::check_certificate(&ctx.aws, arn, domain).await,
+            None => Ok(()),
+        }
+    };
+    let zone = async {
+        match &c.hosted_zone_id {
+            Some(zone) => route53::check_zone(&ctx.aws, zone, domain).await,
+            None => Ok(()),
+        }
+    };
+    let (subnets, security_group, task_size, (), (), missing_secrets) = tokio::try_join!(
+        ec2::subnets(&ctx.aws, &c.project, c.subnet_ids.as_deref()),
+        ec2::security_group(&ctx.aws, &c.project, c.security_group_id.as_deref()),
+        ecs::task_size(&ctx.aws, &service.task_definition),
+        certificate,
+        zone,
+        ssm::missing_secrets(&ctx.aws, &ctx.names),
+    )?;
     let subnet = subnets.first().cloned().ok_or_else(|| {
         Error::preflight(
             "subnet_ids",
@@ -61,8 +82,6 @@ pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
             "list subnets of one VPC only",
         ));
     }
-    let security_group =
-        ec2::security_group(&ctx.aws, &c.project, c.security_group_id.as_deref()).await?;
     if security_group.vpc_id != subnet.vpc_id {
         return Err(Error::preflight(
             "security_group_id",
@@ -74,14 +93,6 @@ pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
         ));
     }
     let vpc_cidr = ec2::vpc_cidr(&ctx.aws, &subnet.vpc_id).await?;
-    let task_size = ecs::task_size(&ctx.aws, &service.task_definition).await?;
-    if let Some(arn) = &c.certificate_arn {
-        acm::check_certificate(&ctx.aws, arn, domain).await?;
-    }
-    if let Some(zone) = &c.hosted_zone_id {
-        route53::check_zone(&ctx.aws, zone, domain).await?;
-    }
-    let missing_secrets = ssm::missing_secrets(&ctx.aws, &ctx.names).await?;
     Ok(Base {
         account,
         subnet,

@@ -60,38 +60,69 @@ async fn group_state(ctx: &Context, name: &str) -> Result<Option<TargetGroupStat
     Ok(Some(TargetGroupState { group, targets }))
 }
 
+/// Looks at everything at once: the reads are independent, so they run
+/// concurrently (a dozen round trips cost about one).
 pub async fn observe(ctx: &Context) -> Result<Observed> {
     let (c, aws, names) = (&ctx.config, &ctx.aws, &ctx.names);
-    let service = ecs::service(aws, &c.cluster, &c.service).await?;
-    let tasks = if service.is_some() {
-        ecs::service_tasks(aws, &c.cluster, &c.service).await?
-    } else {
-        Vec::new()
+    let service_and_tasks = async {
+        match ecs::service(aws, &c.cluster, &c.service).await? {
+            Some(service) => Ok((
+                Some(service),
+                ecs::service_tasks(aws, &c.cluster, &c.service).await?,
+            )),
+            None => Ok((None, Vec::new())),
+        }
     };
-    let load_balancer = elb::find_load_balancer(aws, &names.nlb()).await?;
-    let listeners = match &load_balancer {
-        Some(lb) => elb::listeners(aws, &lb.arn).await?,
-        None => Vec::new(),
+    let load_balancer_and_listeners = async {
+        match elb::find_load_balancer(aws, &names.nlb()).await? {
+            Some(lb) => {
+                let listeners = elb::listeners(aws, &lb.arn).await?;
+                Ok((Some(lb), listeners))
+            }
+            None => Ok((None, Vec::new())),
+        }
     };
-    let dns_record = match (&c.hosted_zone_id, &c.domain) {
-        (Some(zone), Some(domain)) => route53::find_alias(aws, zone, domain).await?,
-        _ => None,
+    let dns_record = async {
+        match (&c.hosted_zone_id, &c.domain) {
+            (Some(zone), Some(domain)) => route53::find_alias(aws, zone, domain).await,
+            _ => Ok(None),
+        }
     };
+    let (jvb, web, advertise) = (
+        names.jvb_target_group(),
+        names.web_target_group(),
+        names.advertise_parameter(),
+    );
+    let (
+        (service, tasks),
+        (load_balancer, listeners),
+        dns_record,
+        jvb,
+        web,
+        elastic_ips,
+        advertise,
+        lock,
+    ) = tokio::try_join!(
+        service_and_tasks,
+        load_balancer_and_listeners,
+        dns_record,
+        group_state(ctx, &jvb),
+        group_state(ctx, &web),
+        ec2::project_eips(aws, names),
+        ssm::get(aws, &advertise),
+        lock::current(aws, names),
+    )?;
     Ok(Observed {
         service,
         tasks,
         load_balancer,
         listeners,
-        jvb: group_state(ctx, &names.jvb_target_group()).await?,
-        web: group_state(ctx, &names.web_target_group()).await?,
-        elastic_ips: ec2::project_eips(aws, names).await?,
-        advertise_ips: ssm::get(aws, &names.advertise_parameter())
-            .await?
-            .map(|p| p.value),
+        jvb,
+        web,
+        elastic_ips,
+        advertise_ips: advertise.map(|p| p.value),
         dns_record,
-        lock: lock::current(aws, names)
-            .await?
-            .filter(|l| l.expires_in().is_some()),
+        lock: lock.filter(|l| l.expires_in().is_some()),
     })
 }
 

@@ -412,16 +412,7 @@ async fn up_converges_from_what_a_crashed_run_left() {
         1,
         "the duplicate Elastic IP is released"
     );
-    let eip = aws
-        .ec2
-        .describe_addresses()
-        .send()
-        .await
-        .unwrap()
-        .addresses()[0]
-        .public_ip()
-        .unwrap()
-        .to_string();
+    let eip = eip_public_ip(&aws).await;
     assert_eq!(
         parameter(&aws, ADVERTISE).await,
         Some(eip),

@@ -84,7 +84,21 @@ pub async fn security_group(
         ),
         _ => aws_error("ec2:DescribeSecurityGroups", "security group")(e),
     })?;
-    let groups = out.security_groups();
+    // Terraform's default tags also land on the VPC's default group (infra/
+    // adopts it to strip its rules), so among several tagged groups the one
+    // named `<project>-task` is the task's.
+    let task_group_name = format!("{project}-task");
+    let all = out.security_groups();
+    let named: Vec<_> = all
+        .iter()
+        .filter(|g| g.group_name() == Some(task_group_name.as_str()))
+        .cloned()
+        .collect();
+    let groups = if configured.is_none() && all.len() > 1 && named.len() == 1 {
+        named.as_slice()
+    } else {
+        all
+    };
     match groups {
         [one] => Ok(SecurityGroup {
             id: one.group_id().unwrap_or_default().into(),

@@ -1,11 +1,13 @@
 //! One file per command; helpers they share live here.
 
+pub mod check;
 pub mod config_import;
 pub mod config_show;
 pub mod cost;
 pub mod down;
 pub mod register_targets;
 pub mod status;
+pub mod test_platform;
 pub mod up;
 
 use std::future::Future;

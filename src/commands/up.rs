@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
+use crate::aws::ec2::ElasticIp;
+use crate::aws::elb::TargetGroup;
 use crate::aws::ssm;
 use crate::commands::{print_failure_state, print_timings, with_lock};
 use crate::cost;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::lifecycle::{self, Ingress};
 use crate::output::human_duration;
 use crate::preflight::{self, Base};
@@ -93,67 +95,106 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
         ctx.names.advertise_parameter()
     ));
 
-    // The two slow waits (NLB provisioning, task start) overlap.
-    let nlb_step = ctx.out.step("load-balancer");
-    let task_step = ctx.out.step("task");
-    let (ingress, task) = tokio::join!(
-        lifecycle::ensure_ingress(ctx, base, &eip, &nlb_step),
-        lifecycle::ensure_task(ctx, base, advertise_changed, &task_step)
-    );
-    let ingress = finish_step(nlb_step, ingress, |i| {
-        format!(
-            "{} active ({})",
-            i.load_balancer.name, i.load_balancer.dns_name
-        )
-    })?;
-    let task = finish_step(task_step, task, |t| {
-        format!(
-            "task {} RUNNING at {}",
-            t.short_id(),
-            t.private_ip.as_deref().unwrap_or("?")
-        )
-    })?;
-    let ip = task
-        .private_ip
-        .clone()
-        .expect("ensure_task returns a task with an IP");
-
-    let step = ctx.out.step("targets");
-    let groups = [&ingress.jvb, &ingress.web];
-    let removed = lifecycle::sync_targets(ctx, &groups, &ip).await?;
-    let waited = lifecycle::wait_healthy(ctx, &groups, &ip, &step).await;
-    let stale = if removed.is_empty() {
-        String::new()
-    } else {
-        format!("; deregistered stale {}", removed.join(", "))
+    // Two branches run at once, so `up` takes about the longest chain of
+    // unavoidable waits, max(NLB provisioning, task start + registration),
+    // rather than their sum:
+    //   ingress: create NLB, target groups, listeners -> DNS alias -> wait active
+    //   task:    scale to 1 -> wait RUNNING -> register in the groups -> wait healthy
+    // Registration does not need an active NLB, only its target groups.
+    let (groups_tx, groups_rx) = tokio::sync::oneshot::channel::<[TargetGroup; 2]>();
+    let ingress_branch = async {
+        let step = ctx.out.step("load-balancer");
+        let prepared = match lifecycle::prepare_ingress(ctx, base, &eip, &step).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                step.failed(&e.to_string());
+                return Err(e);
+            }
+        };
+        let _ = groups_tx.send([prepared.jvb.clone(), prepared.web.clone()]);
+        update_dns(ctx, domain, &prepared, &eip).await?;
+        let active = lifecycle::wait_active(ctx, &prepared.load_balancer, &step).await;
+        let load_balancer = finish_step(step, active, |lb| {
+            format!("{} active ({})", lb.name, lb.dns_name)
+        })?;
+        Ok(Ingress {
+            load_balancer,
+            ..prepared
+        })
     };
-    finish_step(step, waited, |_| {
-        format!(
-            "{ip} healthy in {} and {}{stale}",
-            ingress.jvb.name, ingress.web.name
-        )
-    })?;
+    let task_branch = async {
+        let step = ctx.out.step("task");
+        let task = lifecycle::ensure_task(ctx, base, advertise_changed, &step).await;
+        let task = finish_step(step, task, |t| {
+            format!(
+                "task {} RUNNING at {}",
+                t.short_id(),
+                t.private_ip.as_deref().unwrap_or("?")
+            )
+        })?;
+        let ip = task
+            .private_ip
+            .clone()
+            .expect("ensure_task returns a task with an IP");
+        let groups = groups_rx.await.map_err(|_| Error::Unexpected {
+            what: "target registration".into(),
+            problem: "the load-balancer step failed before its target groups existed".into(),
+            fix: "see the load-balancer error above; re-run `meetctl up`".into(),
+        })?;
+        let step = ctx.out.step("targets");
+        let refs = [&groups[0], &groups[1]];
+        let registered = async {
+            let removed = lifecycle::sync_targets(ctx, &refs, &ip).await?;
+            lifecycle::wait_healthy(ctx, &refs, &ip, &step)
+                .await
+                .map(|_| removed)
+        }
+        .await;
+        finish_step(step, registered, |removed| {
+            let stale = if removed.is_empty() {
+                String::new()
+            } else {
+                format!("; deregistered stale {}", removed.join(", "))
+            };
+            format!(
+                "{ip} healthy in {} and {}{stale}",
+                groups[0].name, groups[1].name
+            )
+        })
+    };
+    let (ingress, targets) = tokio::join!(ingress_branch, task_branch);
+    let ingress = ingress?;
+    targets?;
+    Ok(Some(ingress))
+}
 
+/// The alias for the domain, set as soon as the NLB's name is known so DNS
+/// propagates while the NLB provisions.
+async fn update_dns(ctx: &Context, domain: &str, ingress: &Ingress, eip: &ElasticIp) -> Result<()> {
     let step = ctx.out.step("dns");
+    let lb = &ingress.load_balancer;
     match &ctx.config.hosted_zone_id {
         Some(zone) => {
-            let lb = &ingress.load_balancer;
-            crate::aws::route53::upsert_alias(
+            let result = crate::aws::route53::upsert_alias(
                 &ctx.aws,
                 zone,
                 domain,
                 &lb.dns_name,
                 &lb.canonical_zone_id,
             )
-            .await?;
-            step.done(&format!("{domain} → {} (alias in {zone})", lb.dns_name));
+            .await;
+            finish_step(step, result, |_| {
+                format!("{domain} → {} (alias in {zone})", lb.dns_name)
+            })
         }
-        None => step.skipped(&format!(
-            "no hosted_zone_id: point {domain} at {} (CNAME) or {} (A) yourself",
-            ingress.load_balancer.dns_name, eip.public_ip
-        )),
+        None => {
+            step.skipped(&format!(
+                "no hosted_zone_id: point {domain} at {} (CNAME) or {} (A) yourself",
+                lb.dns_name, eip.public_ip
+            ));
+            Ok(())
+        }
     }
-    Ok(Some(ingress))
 }
 
 fn finish_step<T>(
@@ -253,24 +294,22 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
         .iter()
         .map(|(p, proto)| format!("{proto} {p}"))
         .collect();
-    println!(
-        "        listeners {}; wait until active",
-        listeners.join(", ")
-    );
+    println!("        listeners {}", listeners.join(", "));
+    match &ctx.config.hosted_zone_id {
+        Some(zone) => {
+            println!("        Route53 UPSERT A alias {domain} → the load balancer (zone {zone})")
+        }
+        None => println!("        DNS: skipped (no hosted_zone_id)"),
+    }
+    println!("        wait until the load balancer is active");
     println!(
         "     b. scale {} to 1 in {} (now desired {}); wait for a RUNNING task",
         ctx.config.service,
         base.subnet.id,
         observed.desired()
     );
-    println!("  5. register the task's IP in both target groups, deregister stale ones; wait until healthy");
-    match &ctx.config.hosted_zone_id {
-        Some(zone) => {
-            println!("  6. Route53 UPSERT A alias {domain} → the load balancer (zone {zone})")
-        }
-        None => println!("  6. DNS: skipped (no hosted_zone_id)"),
-    }
-    println!("  7. release the lock; print the URL, timings and the hourly cost");
+    println!("        register its IP in both target groups (before the NLB is active), deregister stale ones; wait until healthy");
+    println!("  5. release the lock; print the URL, timings and the hourly cost");
     println!(
         "  AWS API calls made for this plan: {} (all reads)",
         ctx.aws.ledger.total_calls()

@@ -29,6 +29,15 @@ fn python() -> PathBuf {
     default
 }
 
+/// The binary under test: cargo's for tests, `MEETCTL_BIN` for the benchmark
+/// (an example, which cargo builds without the binary's path).
+fn meetctl_binary() -> PathBuf {
+    option_env!("CARGO_BIN_EXE_meetctl")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("MEETCTL_BIN").map(PathBuf::from))
+        .expect("set MEETCTL_BIN to the meetctl binary")
+}
+
 impl LocalAws {
     pub fn start() -> Self {
         Self::start_with(&[])
@@ -80,7 +89,7 @@ impl LocalAws {
     /// A `meetctl` command against this emulator, isolated from the caller's
     /// environment and working directory.
     pub fn meetctl(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_meetctl"));
+        let mut cmd = Command::new(meetctl_binary());
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self._dir.path())
@@ -219,6 +228,12 @@ pub async fn inventory(aws: &Aws) -> Inventory {
     inv
 }
 
+/// The public address of the (single) Elastic IP in the emulator.
+pub async fn eip_public_ip(aws: &Aws) -> String {
+    let addresses = aws.ec2.describe_addresses().send().await.unwrap();
+    addresses.addresses()[0].public_ip().unwrap().to_string()
+}
+
 /// True when nothing meetctl creates exists (secrets may stay: they are free and reused).
 pub fn is_clean(inv: &Inventory) -> bool {
     inv.load_balancers.is_empty()
@@ -230,4 +245,71 @@ pub fn is_clean(inv: &Inventory) -> bool {
             .parameters
             .iter()
             .any(|p| p.ends_with("jvb_advertise_ips") || p.ends_with("meetctl/lock"))
+}
+
+/// harness/fault_proxy.py between meetctl and the local AWS: a timing model
+/// (NLB provisioning, target registration, EIP release after an NLB delete)
+/// and injected faults. Assertions keep using the local AWS directly.
+pub struct FaultProxy {
+    child: Child,
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &LocalAws, args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ready_file = dir.path().join("proxy.json");
+        let mut child = Command::new(python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/harness/fault_proxy.py"
+            ))
+            .args(["--upstream", &upstream.endpoint, "--ready-file"])
+            .arg(&ready_file)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the fault proxy");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready_file.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("fault proxy exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "fault proxy not ready after 30s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let ready: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&ready_file).unwrap()).unwrap();
+        FaultProxy {
+            child,
+            endpoint: ready["endpoint"].as_str().unwrap().to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// The proxy's counters: per operation, per service and in total.
+    pub fn stats(&self) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET /__proxy/stats HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
 }
