@@ -145,7 +145,7 @@ def clients(ready: dict) -> dict[str, Any]:
 def check_ready_file(ready: dict) -> None:
     expected = {"endpoint", "region", "project", "domain", "vpc_id", "vpc_cidr", "subnet_ids",
                 "security_group_id", "cluster", "service", "task_definition_arn",
-                "hosted_zone_id", "certificate_arn", "pid"}
+                "hosted_zone_id", "certificate_arn", "pending_certificate_arn", "pid"}
     expect(set(ready) == expected, f"ready keys {sorted(ready)} != {sorted(expected)}")
     expect(ready["endpoint"].startswith("http://127.0.0.1:"), f"endpoint {ready['endpoint']}")
     expect(len(ready["subnet_ids"]) == 2, f"subnet_ids {ready['subnet_ids']}")
@@ -250,7 +250,9 @@ def check_dns_and_certificate(aws: dict, ready: dict) -> None:
 
     certificate = aws["acm"].describe_certificate(CertificateArn=ready["certificate_arn"])["Certificate"]
     expect(certificate["DomainName"] == DOMAIN, f"certificate for {certificate['DomainName']}")
-    expect(certificate["Status"] in ("ISSUED", "PENDING_VALIDATION"), f"certificate {certificate['Status']}")
+    expect(certificate["Status"] == "ISSUED", f"imported certificate {certificate['Status']}")
+    pending = aws["acm"].describe_certificate(CertificateArn=ready["pending_certificate_arn"])["Certificate"]
+    expect(pending["Status"] == "PENDING_VALIDATION", f"requested certificate {pending['Status']}")
     cert_tags = aws["acm"].list_tags_for_certificate(CertificateArn=ready["certificate_arn"])["Tags"]
     expect_project_tag(tags_of(cert_tags), "certificate")
 
