@@ -20,7 +20,7 @@
 #
 # Environment:
 #   MEETCTL_BIN                meetctl binary (default $CARGO_TARGET_DIR/debug/meetctl,
-#                              built with `cargo build --locked` only when missing)
+#                              then built from these sources with `cargo build --locked`)
 #   CARGO_TARGET_DIR           default ~/.cache/meetctl/target
 #   TF_E2E_TERRAFORM_INGRESS   1 (default) runs the ingress = "terraform" round
 #   TF_E2E_KEEP                1 keeps the work dir (state, logs); it is always
@@ -174,13 +174,13 @@ TOTAL_START="$(now)"
 log "prepare: python env (moto), terraform, meetctl binary"
 command -v "$TERRAFORM" >/dev/null 2>&1 || { echo "tf-e2e: terraform not found (set TERRAFORM=...)" >&2; exit 2; }
 PY="$(bash "$ROOT/scripts/python-env.sh" | tail -n1)"
-if [ ! -x "$MEETCTL_BIN" ]; then
-  if [ "$MEETCTL_BIN" != "$DEFAULT_MEETCTL_BIN" ]; then
-    echo "tf-e2e: MEETCTL_BIN=$MEETCTL_BIN does not exist" >&2
-    exit 2
-  fi
-  echo "    building meetctl (cargo build --locked; may wait for the cargo lock)"
-  (cd "$ROOT" && cargo build --locked --quiet)
+if [ "$MEETCTL_BIN" = "$DEFAULT_MEETCTL_BIN" ]; then
+  # Always build: a binary left in the shared target dir may be from older sources.
+  echo "    building meetctl (cargo build --locked; incremental, may wait for the cargo lock)"
+  (cd "$ROOT" && cargo build --locked --quiet --bin meetctl)
+elif [ ! -x "$MEETCTL_BIN" ]; then
+  echo "tf-e2e: MEETCTL_BIN=$MEETCTL_BIN does not exist" >&2
+  exit 2
 fi
 echo "    meetctl: $MEETCTL_BIN"
 mkdir -p "$WORK/meetctl-cwd" "$WORK/logs"

@@ -108,7 +108,7 @@ async fn teardown(ctx: &Context, observed: &Observed) -> Result<()> {
         return Err(Error::Unexpected {
             what: "teardown".into(),
             problem: format!("still billable after down: {}", left.join(", ")),
-            fix: "re-run `meetctl down`; if it persists, delete them in the console (they carry tag ManagedBy=meetctl)".into(),
+            fix: "re-run `meetctl down`; if it persists, delete them in the console (they carry the tags Project=<project> and Lifecycle=on-demand)".into(),
         });
     }
     step.done(
