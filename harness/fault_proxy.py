@@ -58,7 +58,9 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
+
+from jsonfiles import remove_if_present, write_json_atomically
 
 log = logging.getLogger("fault_proxy")
 
@@ -1060,22 +1062,6 @@ def make_server(port: int, state: ProxyState) -> ProxyServer:
 
 # --------------------------------------------------------------------------
 # main
-
-
-def write_json_atomically(path: str, document: dict) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as handle:
-        json.dump(document, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
-
-
-def remove_if_present(path: str | None) -> None:
-    if path:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -38,6 +38,8 @@ from typing import Any, Iterable
 import boto3
 from botocore.config import Config
 
+from jsonfiles import remove_if_present, write_json_atomically
+
 log = logging.getLogger("local_aws")
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -811,22 +813,6 @@ def task_subnet(task: dict) -> str | None:
 # serve
 
 
-def write_ready_file(path: str, info: dict) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as handle:
-        json.dump(info, handle, indent=2)
-        handle.write("\n")
-    os.replace(tmp, path)
-
-
-def remove_if_present(path: str | None) -> None:
-    if path:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
-
-
 def isolate_from_environment() -> None:
     """Only 127.0.0.1 is ever talked to: no proxy, no profile from the caller."""
     no_proxy = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
@@ -874,7 +860,7 @@ def serve(args: argparse.Namespace) -> int:
         shim.start()
 
         if args.ready_file:
-            write_ready_file(args.ready_file, info)
+            write_json_atomically(args.ready_file, info)
         print(json.dumps(info), flush=True)
 
         while not stop_event.is_set():

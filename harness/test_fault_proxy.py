@@ -18,13 +18,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,12 +31,12 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from selfcheck import Process, Results, expect, wait_until
+
 HERE = Path(__file__).resolve().parent
 LOCAL_AWS = HERE / "local_aws.py"
 PROXY = HERE / "fault_proxy.py"
 PROJECT = "jitsi-video-platform"
-READY_TIMEOUT = 60.0
-EXIT_TIMEOUT = 5.0
 
 # Timing model under test: T / SCALE seconds.
 SCALE = 20.0
@@ -47,52 +44,12 @@ T_NLB, T_REG, T_TASK, T_DEL = 60.0, 60.0, 20.0, 40.0
 NLB_S, REG_S, TASK_S, DEL_S = T_NLB / SCALE, T_REG / SCALE, T_TASK / SCALE, T_DEL / SCALE
 SLACK = 2.0  # seconds a wait may overrun its model time (polling, shim passes)
 
-os.environ["NO_PROXY"] = os.environ["no_proxy"] = ",".join(
-    filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
 for variable in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
     os.environ.pop(variable, None)
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 FEW_RETRIES = Config(retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
 
-
-# --------------------------------------------------------------------------
-# tiny test runner
-
-
-class Results:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, action: Callable[[], Any]) -> bool:
-        try:
-            action()
-        except Exception as err:  # noqa: BLE001 - report every failure, go on
-            self.failed += 1
-            print(f"FAIL {name}: {type(err).__name__}: {err}", flush=True)
-            if not isinstance(err, AssertionError):
-                traceback.print_exc()
-            return False
-        self.passed += 1
-        print(f"ok   {name}", flush=True)
-        return True
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
-
-
-def wait_until(what: str, probe: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what}; last seen: {last!r}")
 
 
 def error_of(action: Callable[[], Any]) -> botocore.exceptions.ClientError:
@@ -113,46 +70,6 @@ def expect_error(action: Callable[[], Any], code: str, status: int) -> botocore.
 
 # --------------------------------------------------------------------------
 # processes
-
-
-class Process:
-    """A harness script as a subprocess with a ready file."""
-
-    def __init__(self, name: str, command: list[str]) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"{name}-check-"))
-        self.ready_file = self.workdir / "ready.json"
-        self.stats_file = self.workdir / "stats.json"
-        self.log_file = self.workdir / f"{name}.log"
-        self.command = [part.replace("{ready}", str(self.ready_file)).replace("{stats}", str(self.stats_file))
-                        for part in command]
-        self.process: subprocess.Popen | None = None
-        self.stdout = ""
-
-    def start(self) -> dict:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=self.log_file.open("w"), text=True)
-        wait_until("the ready file", self._ready_or_dead, READY_TIMEOUT)
-        return json.loads(self.ready_file.read_text())
-
-    def _ready_or_dead(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"exited with {self.process.returncode}:\n{self.log_tail()}")
-        return self.ready_file.exists()
-
-    def stop(self) -> int:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.stdout, _ = self.process.communicate(timeout=EXIT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-            raise AssertionError(f"did not exit within {EXIT_TIMEOUT:.0f}s of SIGTERM")
-        return self.process.returncode
-
-    def log_tail(self, lines: int = 30) -> str:
-        text = self.log_file.read_text() if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 def local_aws() -> Process:

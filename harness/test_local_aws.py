@@ -10,70 +10,26 @@ meetctl will, and prints `N passed, N failed` last; exits non-zero on failure.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
+
+import selfcheck
+from selfcheck import Process, Results, expect
 
 HARNESS = Path(__file__).resolve().parent / "local_aws.py"
 PROJECT = "jitsi-video-platform"
 DOMAIN = "meet.example.test"
-READY_TIMEOUT = 60.0
 SHIM_TIMEOUT = 5.0
-EXIT_TIMEOUT = 5.0
-
-os.environ["NO_PROXY"] = os.environ["no_proxy"] = ",".join(
-    filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+wait_until = functools.partial(selfcheck.wait_until, timeout=SHIM_TIMEOUT)
 
 
-# --------------------------------------------------------------------------
-# tiny test runner
-
-
-class Results:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, action: Callable[[], Any]) -> bool:
-        try:
-            action()
-        except Exception as err:  # noqa: BLE001 - report every failure, go on
-            self.failed += 1
-            print(f"FAIL {name}: {type(err).__name__}: {err}", flush=True)
-            if not isinstance(err, AssertionError):
-                traceback.print_exc()
-            return False
-        self.passed += 1
-        print(f"ok   {name}", flush=True)
-        return True
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
-
-
-def wait_until(what: str, probe: Callable[[], Any], timeout: float = SHIM_TIMEOUT) -> Any:
-    """Poll `probe` until it returns something truthy; fail naming what was
-    awaited and what was seen last."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
 
 
 def tags_of(items: list[dict] | None, key: str = "Key", value: str = "Value") -> dict[str, str]:
@@ -89,46 +45,9 @@ def expect_project_tag(tags: dict[str, str], resource: str) -> None:
 # the harness as a subprocess
 
 
-class Harness:
-    def __init__(self, *extra_args: str) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix="local-aws-check-"))
-        self.ready_file = self.workdir / "ready.json"
-        self.log_file = self.workdir / "harness.log"
-        self.extra_args = extra_args
-        self.process: subprocess.Popen | None = None
-        self.stdout = ""
-
-    def start(self) -> dict:
-        command = [sys.executable, str(HARNESS), "serve", "--ready-file", str(self.ready_file),
-                   "--project", PROJECT, "--domain", DOMAIN, *self.extra_args]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=self.log_file.open("w"), text=True,
-        )
-        wait_until("the ready file", self._ready_or_dead, READY_TIMEOUT)
-        expect(self.process.poll() is None, f"harness exited early with {self.process.returncode}")
-        return json.loads(self.ready_file.read_text())
-
-    def _ready_or_dead(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"harness exited with {self.process.returncode}:\n{self.log_tail()}")
-        return self.ready_file.exists()
-
-    def stop(self, timeout: float = EXIT_TIMEOUT) -> int:
-        """SIGTERM and wait; returns the exit code (kills it if it hangs)."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else 0
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.stdout, _ = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-            raise AssertionError(f"harness did not exit within {timeout:.0f}s of SIGTERM")
-        return self.process.returncode
-
-    def log_tail(self, lines: int = 30) -> str:
-        text = self.log_file.read_text() if self.log_file.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+def local_aws(*extra_args: str) -> Process:
+    return Process("local-aws", [sys.executable, str(HARNESS), "serve", "--ready-file", "{ready}",
+                                 "--project", PROJECT, "--domain", DOMAIN, *extra_args])
 
 
 def clients(ready: dict) -> dict[str, Any]:
@@ -347,18 +266,18 @@ def check_scale_down(aws: dict, ready: dict) -> None:
         cluster=ready["cluster"], services=[ready["service"]])["services"][0]["runningCount"] == 0)
 
 
-def check_sigterm(harness: Harness) -> None:
+def check_sigterm(harness: Process) -> None:
     started = time.monotonic()
     code = harness.stop()
     expect(code == 0, f"exit code {code}")
-    expect(time.monotonic() - started < EXIT_TIMEOUT, "slow exit")
+    expect(time.monotonic() - started < selfcheck.EXIT_TIMEOUT, "slow exit")
     expect(not harness.ready_file.exists(), "ready file left behind")
     printed = json.loads(harness.stdout.strip().splitlines()[-1])
     expect("endpoint" in printed, f"stdout JSON {printed}")
 
 
 def check_no_base(results: Results) -> None:
-    harness = Harness("--no-base")
+    harness = local_aws("--no-base")
     try:
         ready: dict = {}
         results.check("--no-base: ready file", lambda: ready.update(harness.start()))
@@ -373,7 +292,7 @@ def check_no_base(results: Results) -> None:
 
 def main() -> int:
     results = Results()
-    harness = Harness()
+    harness = local_aws()
     state: dict = {}
     try:
         ready: dict = {}

@@ -8,7 +8,7 @@ use crate::aws::elb::{self, ListenerSpec, LoadBalancer, TargetGroup, TargetGroup
 use crate::aws::ssm;
 use crate::config;
 use crate::error::{Error, Result};
-use crate::names::{JVB_PORT, TLS_PORT, WEB_PORT};
+use crate::names::JVB_PORT;
 use crate::output::Step;
 use crate::preflight::Base;
 use crate::terraform;
@@ -97,7 +97,7 @@ async fn prepare_terraform_load_balancer(
     ));
     let outputs = terraform::outputs(dir).await?;
     let lb_arn = terraform::output_str(&outputs, "nlb_arn", dir)?;
-    let load_balancer = elb::describe_load_balancer(&ctx.aws, &lb_arn).await?.ok_or_else(|| Error::Unexpected {
+    let load_balancer = elb::find_load_balancer(&ctx.aws, &lb_arn).await?.ok_or_else(|| Error::Unexpected {
         what: format!("load balancer {lb_arn} from terraform output nlb_arn"),
         problem: "not found in AWS".into(),
         fix: "the Terraform state is out of date: run `terraform refresh` in terraform_dir, then `meetctl up`".into(),
@@ -106,7 +106,7 @@ async fn prepare_terraform_load_balancer(
     for output in ["nlb_jvb_target_group_arn", "nlb_web_target_group_arn"] {
         let arn = terraform::output_str(&outputs, output, dir)?;
         groups.push(
-            elb::describe_target_group(&ctx.aws, &arn)
+            elb::find_target_group(&ctx.aws, &arn)
                 .await?
                 .ok_or_else(|| Error::Unexpected {
                     what: format!("target group {arn} from terraform output {output}"),
@@ -190,7 +190,7 @@ pub async fn wait_active(
         .with_fix("raise nlb_active_timeout, or check the NLB in the EC2 console; re-running `meetctl up` resumes");
     let arn = &load_balancer.arn;
     poll_until(&spec, progress(step), || async {
-        match elb::describe_load_balancer(&ctx.aws, arn).await? {
+        match elb::find_load_balancer(&ctx.aws, arn).await? {
             Some(lb) if lb.state == "active" => Ok(Probe::Ready(lb)),
             Some(lb) if lb.state == "failed" => Err(Error::Unexpected {
                 what: format!("load balancer {}", lb.name),
@@ -208,29 +208,21 @@ pub async fn wait_active(
     .await
 }
 
+/// The listeners of [`crate::state::expected_listeners`], bound to our
+/// target groups: media to the JVB group, the site to the web group.
 fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<ListenerSpec> {
-    use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
-    let media = ListenerSpec {
-        port: JVB_PORT,
-        protocol: ProtocolEnum::Udp,
-        target_group_arn: jvb.arn.clone(),
-        certificate_arn: None,
-    };
-    let site = match &ctx.config.certificate_arn {
-        Some(cert) => ListenerSpec {
-            port: TLS_PORT,
-            protocol: ProtocolEnum::Tls,
-            target_group_arn: web.arn.clone(),
-            certificate_arn: Some(cert.clone()),
-        },
-        None => ListenerSpec {
-            port: WEB_PORT,
-            protocol: ProtocolEnum::Tcp,
-            target_group_arn: web.arn.clone(),
-            certificate_arn: None,
-        },
-    };
-    vec![media, site]
+    let certificate = ctx.config.certificate_arn.as_deref();
+    crate::state::expected_listeners(certificate)
+        .into_iter()
+        .map(|(port, protocol)| ListenerSpec {
+            port,
+            protocol: protocol.into(),
+            target_group_arn: if port == JVB_PORT { &jvb.arn } else { &web.arn }.clone(),
+            certificate_arn: (protocol == "TLS")
+                .then(|| certificate.map(String::from))
+                .flatten(),
+        })
+        .collect()
 }
 
 /// Makes the listeners exactly the wanted ones (a certificate added or
@@ -415,12 +407,10 @@ pub async fn delete_load_balancer(ctx: &Context, lb: &LoadBalancer, step: &Step)
         ctx.config.timeouts.nlb_deleted,
     );
     poll_until(&spec, progress(step), || async {
-        Ok(
-            match elb::describe_load_balancer(&ctx.aws, &lb.arn).await? {
-                None => Probe::Ready(()),
-                Some(still) => Probe::Pending(format!("load balancer {}", still.state)),
-            },
-        )
+        Ok(match elb::find_load_balancer(&ctx.aws, &lb.arn).await? {
+            None => Probe::Ready(()),
+            Some(still) => Probe::Pending(format!("load balancer {}", still.state)),
+        })
     })
     .await
 }

@@ -78,7 +78,7 @@ fn owner_died_here(owner: &str) -> bool {
 pub async fn release_if_held_by_this_process(aws: &Aws, names: &Names) -> Result<bool> {
     let parameter = names.lock_parameter();
     match ssm::get(aws, &parameter).await? {
-        Some(p) if parse(&p.value).owner.starts_with(&process_prefix()) => {
+        Some(value) if parse(&value).owner.starts_with(&process_prefix()) => {
             ssm::delete(aws, &parameter).await
         }
         _ => Ok(false),
@@ -88,7 +88,7 @@ pub async fn release_if_held_by_this_process(aws: &Aws, names: &Names) -> Result
 pub async fn current(aws: &Aws, names: &Names) -> Result<Option<LockRecord>> {
     Ok(ssm::get(aws, &names.lock_parameter())
         .await?
-        .map(|p| parse(&p.value)))
+        .map(|value| parse(&value)))
 }
 
 /// An unreadable record counts as expired: nobody could prove ownership of it.
@@ -116,7 +116,7 @@ pub async fn acquire(aws: &Aws, names: &Names, command: &str, ttl: Duration) -> 
         let Some(held) = ssm::get(aws, &parameter).await? else {
             continue;
         };
-        let holder = parse(&held.value);
+        let holder = parse(&held);
         match holder.expires_in() {
             Some(expires_in) if !owner_died_here(&holder.owner) => {
                 return Err(Error::LockHeld {
@@ -133,7 +133,7 @@ pub async fn acquire(aws: &Aws, names: &Names, command: &str, ttl: Duration) -> 
                 // Re-read right before deleting so a lock just retaken by someone else survives.
                 if ssm::get(aws, &parameter)
                     .await?
-                    .is_some_and(|p| p.value == held.value)
+                    .is_some_and(|value| value == held)
                 {
                     ssm::delete(aws, &parameter).await?;
                 }
@@ -157,7 +157,7 @@ impl Lock {
     /// Deletes the lock if it is still ours.
     pub async fn release(self, aws: &Aws) -> Result<()> {
         if let Some(p) = ssm::get(aws, &self.parameter).await? {
-            if parse(&p.value).owner == self.record.owner {
+            if parse(&p).owner == self.record.owner {
                 ssm::delete(aws, &self.parameter).await?;
             }
         }

@@ -1,5 +1,7 @@
 //! What exists right now, and the one word that sums it up.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use serde::Serialize;
 
 use crate::aws::ec2::{self, ElasticIp};
@@ -7,6 +9,7 @@ use crate::aws::ecs::{self, Service, Task};
 use crate::aws::elb::{self, Listener, LoadBalancer, Target, TargetGroup};
 use crate::aws::route53::{self, AliasRecord};
 use crate::aws::ssm;
+use crate::cost;
 use crate::error::Result;
 use crate::lock::{self, LockRecord};
 use crate::names::{JVB_PORT, TLS_PORT, WEB_PORT};
@@ -120,7 +123,7 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
         jvb,
         web,
         elastic_ips,
-        advertise_ips: advertise.map(|p| p.value),
+        advertise_ips: advertise,
         dns_record,
         lock: lock.filter(|l| l.expires_in().is_some()),
     })
@@ -135,7 +138,29 @@ pub struct Assessment {
     pub fixes: Vec<String>,
 }
 
+/// What the platform's running pieces cost per hour, from the task
+/// definition the service runs; None when there is no service.
+pub async fn hourly_rate(ctx: &Context, observed: &Observed) -> Result<Option<f64>> {
+    let Some(service) = &observed.service else {
+        return Ok(None);
+    };
+    let size = ecs::task_size(&ctx.aws, &service.task_definition).await?;
+    Ok(Some(cost::total(&cost::running_rate(&ctx.config, &size)?)))
+}
+
 impl Observed {
+    /// How long the platform has been up: since the load balancer (the first
+    /// hourly-billed piece) was created, else since the task started.
+    pub fn uptime(&self) -> Option<Duration> {
+        let since = self
+            .load_balancer
+            .as_ref()
+            .and_then(|lb| lb.created_epoch)
+            .or_else(|| self.tasks.iter().filter_map(|t| t.started_at_epoch).min())?;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+        Some(Duration::from_secs((now - since).max(0) as u64))
+    }
+
     pub fn desired(&self) -> i32 {
         self.service.as_ref().map(|s| s.desired).unwrap_or(0)
     }

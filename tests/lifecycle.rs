@@ -118,6 +118,31 @@ async fn arns(aws: &Aws) -> Vec<String> {
     all
 }
 
+/// Writes a String parameter directly in the emulator, as another actor would.
+async fn put_string(aws: &Aws, name: &str, value: &str) {
+    let request = aws
+        .ssm
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String);
+    request.overwrite(true).send().await.unwrap();
+}
+
+/// Sets the service's desired count directly, behind meetctl's back.
+async fn set_desired(aws: &Aws, desired: i32) {
+    meetctl::aws::ecs::scale(
+        aws,
+        &format!("{PROJECT}-cluster"),
+        &format!("{PROJECT}-service"),
+        desired,
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+}
+
 /// What a run that died half-way may leave: two Elastic IPs, an NLB without
 /// listeners, one of the two target groups, and a stale advertise address.
 async fn leave_partial_state(local: &LocalAws, aws: &Aws) {
@@ -165,14 +190,7 @@ async fn leave_partial_state(local: &LocalAws, aws: &Aws) {
         .send()
         .await
         .unwrap();
-    aws.ssm
-        .put_parameter()
-        .name(ADVERTISE)
-        .value("203.0.113.9")
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    put_string(aws, ADVERTISE, "203.0.113.9").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,25 +448,9 @@ async fn down_converges_from_what_a_crashed_run_left() {
     let aws = local.aws().await;
     leave_partial_state(&local, &aws).await;
     // The crashed run had also scaled the service and held the lock, long expired.
-    meetctl::aws::ecs::scale(
-        &aws,
-        &format!("{PROJECT}-cluster"),
-        &format!("{PROJECT}-service"),
-        1,
-        None,
-        false,
-    )
-    .await
-    .unwrap();
+    set_desired(&aws, 1).await;
     let expired = r#"{"owner":"dead-host:pid1:0","command":"up","expires_epoch":1}"#;
-    aws.ssm
-        .put_parameter()
-        .name(LOCK)
-        .value(expired)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    put_string(&aws, LOCK, expired).await;
 
     let status = local.run(&["status"]);
     assert_code(&status, 3);
@@ -607,16 +609,7 @@ async fn status_says_idle_active_and_degraded_with_a_fix() {
     assert!(report["usd_per_hour"].as_f64().unwrap() > 0.11);
 
     // Someone scales the service to 0 behind meetctl's back: the NLB has no task.
-    meetctl::aws::ecs::scale(
-        &aws,
-        &format!("{PROJECT}-cluster"),
-        &format!("{PROJECT}-service"),
-        0,
-        None,
-        false,
-    )
-    .await
-    .unwrap();
+    set_desired(&aws, 0).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !task_ips(&aws).await.is_empty() {
         assert!(
@@ -765,14 +758,7 @@ async fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
         .as_secs()
         + 3600;
     let live = format!(r#"{{"owner":"other-host:pid7:1","command":"up","expires_epoch":{far}}}"#);
-    aws.ssm
-        .put_parameter()
-        .name(LOCK)
-        .value(&live)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    put_string(&aws, LOCK, &live).await;
     let out = local.run(&["up"]);
     assert_code(&out, 4);
     assert!(
@@ -792,15 +778,7 @@ async fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     );
 
     let expired = r#"{"owner":"dead-host:pid1:0","command":"up","expires_epoch":1}"#;
-    aws.ssm
-        .put_parameter()
-        .name(LOCK)
-        .value(expired)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    put_string(&aws, LOCK, expired).await;
     assert_code(&local.run(&["up"]), 0);
     assert_eq!(parameter(&aws, LOCK).await, None);
 }

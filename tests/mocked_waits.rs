@@ -12,14 +12,16 @@ use aws_sdk_elasticloadbalancingv2::types::{
     TargetHealthDescription, TargetHealthReasonEnum, TargetHealthStateEnum,
 };
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use meetctl::aws::elb;
 use meetctl::config::{Config, FlagValues, Inputs};
 use meetctl::{Context, Error};
 
 const LB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/p-nlb/1";
 
-fn context(elb_client: Client, timeout_secs: &str) -> Context {
+/// A context whose ELBv2 client answers from `rule` (the other clients are never called).
+fn context(rule: &Rule, timeout_secs: &str) -> Context {
+    let elb_client = mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::Sequential, [rule]);
     let mut flags = FlagValues::default();
     flags.set("poll_interval_ms", "10");
     flags.set("nlb_active_timeout", timeout_secs);
@@ -105,14 +107,7 @@ async fn nlb_wait_follows_provisioning_to_active() {
         .times(3)
         .output(|| nlb(LoadBalancerStateEnum::Active))
         .build();
-    let ctx = context(
-        mock_client!(
-            aws_sdk_elasticloadbalancingv2,
-            RuleMode::Sequential,
-            [&rule]
-        ),
-        "30",
-    );
+    let ctx = context(&rule, "30");
     let step = ctx.out.step("load-balancer");
     let lb = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step)
         .await
@@ -127,14 +122,7 @@ async fn nlb_that_fails_to_provision_is_an_error_not_a_wait() {
         .sequence()
         .output(|| nlb(LoadBalancerStateEnum::Failed))
         .build();
-    let ctx = context(
-        mock_client!(
-            aws_sdk_elasticloadbalancingv2,
-            RuleMode::Sequential,
-            [&rule]
-        ),
-        "30",
-    );
+    let ctx = context(&rule, "30");
     let step = ctx.out.step("load-balancer");
     let err = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step)
         .await
@@ -155,14 +143,7 @@ async fn target_health_wait_follows_initial_to_healthy() {
         .times(4)
         .output(|| health(TargetHealthStateEnum::Healthy, None))
         .build();
-    let ctx = context(
-        mock_client!(
-            aws_sdk_elasticloadbalancingv2,
-            RuleMode::Sequential,
-            [&rule]
-        ),
-        "30",
-    );
+    let ctx = context(&rule, "30");
     let step = ctx.out.step("targets");
     let tg = target_group();
     meetctl::lifecycle::wait_healthy(&ctx, &[&tg], "10.0.1.5", &step)
@@ -178,14 +159,7 @@ async fn a_wait_that_times_out_says_what_it_awaited_and_what_it_last_saw() {
         .output(|| nlb(LoadBalancerStateEnum::Provisioning))
         .repeatedly()
         .build();
-    let ctx = context(
-        mock_client!(
-            aws_sdk_elasticloadbalancingv2,
-            RuleMode::Sequential,
-            [&rule]
-        ),
-        "1",
-    );
+    let ctx = context(&rule, "1");
     let step = ctx.out.step("load-balancer");
     let started = std::time::Instant::now();
     let err = meetctl::lifecycle::wait_active(&ctx, &placeholder_lb(), &step)
@@ -223,14 +197,7 @@ async fn unhealthy_target_times_out_with_the_reason() {
         })
         .repeatedly()
         .build();
-    let ctx = context(
-        mock_client!(
-            aws_sdk_elasticloadbalancingv2,
-            RuleMode::Sequential,
-            [&rule]
-        ),
-        "1",
-    );
+    let ctx = context(&rule, "1");
     let step = ctx.out.step("targets");
     let tg = target_group();
     let err = meetctl::lifecycle::wait_healthy(&ctx, &[&tg], "10.0.1.5", &step)

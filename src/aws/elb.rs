@@ -119,25 +119,18 @@ fn to_load_balancer(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer) ->
     }
 }
 
-pub async fn find_load_balancer(aws: &Aws, name: &str) -> Result<Option<LoadBalancer>> {
-    match aws.elb.describe_load_balancers().names(name).send().await {
+/// The load balancer by name or by ARN (names cannot contain `:`).
+pub async fn find_load_balancer(aws: &Aws, name_or_arn: &str) -> Result<Option<LoadBalancer>> {
+    let request = aws.elb.describe_load_balancers();
+    let request = if name_or_arn.starts_with("arn:") {
+        request.load_balancer_arns(name_or_arn)
+    } else {
+        request.names(name_or_arn)
+    };
+    match request.send().await {
         Ok(out) => Ok(out.load_balancers().first().map(to_load_balancer)),
         Err(e) if super::error_code(&e) == Some("LoadBalancerNotFound") => Ok(None),
-        Err(e) => Err(aws_error("elbv2:DescribeLoadBalancers", name)(e)),
-    }
-}
-
-pub async fn describe_load_balancer(aws: &Aws, arn: &str) -> Result<Option<LoadBalancer>> {
-    match aws
-        .elb
-        .describe_load_balancers()
-        .load_balancer_arns(arn)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.load_balancers().first().map(to_load_balancer)),
-        Err(e) if super::error_code(&e) == Some("LoadBalancerNotFound") => Ok(None),
-        Err(e) => Err(aws_error("elbv2:DescribeLoadBalancers", arn)(e)),
+        Err(e) => Err(aws_error("elbv2:DescribeLoadBalancers", name_or_arn)(e)),
     }
 }
 
@@ -199,25 +192,18 @@ fn to_target_group(tg: &aws_sdk_elasticloadbalancingv2::types::TargetGroup) -> T
     }
 }
 
-pub async fn find_target_group(aws: &Aws, name: &str) -> Result<Option<TargetGroup>> {
-    match aws.elb.describe_target_groups().names(name).send().await {
+/// The target group by name or by ARN (names cannot contain `:`).
+pub async fn find_target_group(aws: &Aws, name_or_arn: &str) -> Result<Option<TargetGroup>> {
+    let request = aws.elb.describe_target_groups();
+    let request = if name_or_arn.starts_with("arn:") {
+        request.target_group_arns(name_or_arn)
+    } else {
+        request.names(name_or_arn)
+    };
+    match request.send().await {
         Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
         Err(e) if super::error_code(&e) == Some("TargetGroupNotFound") => Ok(None),
-        Err(e) => Err(aws_error("elbv2:DescribeTargetGroups", name)(e)),
-    }
-}
-
-pub async fn describe_target_group(aws: &Aws, arn: &str) -> Result<Option<TargetGroup>> {
-    match aws
-        .elb
-        .describe_target_groups()
-        .target_group_arns(arn)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.target_groups().first().map(to_target_group)),
-        Err(e) if super::error_code(&e) == Some("TargetGroupNotFound") => Ok(None),
-        Err(e) => Err(aws_error("elbv2:DescribeTargetGroups", arn)(e)),
+        Err(e) => Err(aws_error("elbv2:DescribeTargetGroups", name_or_arn)(e)),
     }
 }
 

@@ -7,15 +7,12 @@ use super::{aws_error, Aws};
 use crate::error::Result;
 use crate::names::Names;
 
-pub struct Parameter {
-    pub value: String,
-}
-
-pub async fn get(aws: &Aws, name: &str) -> Result<Option<Parameter>> {
+/// The parameter's value, or None when it does not exist.
+pub async fn get(aws: &Aws, name: &str) -> Result<Option<String>> {
     match aws.ssm.get_parameter().name(name).send().await {
-        Ok(out) => Ok(out.parameter().map(|p| Parameter {
-            value: p.value().unwrap_or_default().to_string(),
-        })),
+        Ok(out) => Ok(out
+            .parameter()
+            .map(|p| p.value().unwrap_or_default().to_string())),
         Err(e) if super::error_code(&e) == Some("ParameterNotFound") => Ok(None),
         Err(e) => Err(aws_error("ssm:GetParameter", name)(e)),
     }
@@ -105,7 +102,7 @@ pub async fn set_advertise_address(aws: &Aws, names: &Names, ip: &str) -> Result
         return Ok(true);
     }
     match get(aws, &name).await? {
-        Some(p) if p.value == ip => Ok(false),
+        Some(value) if value == ip => Ok(false),
         _ => overwrite(aws, &name, ip).await.map(|_| true),
     }
 }

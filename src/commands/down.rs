@@ -1,11 +1,10 @@
 //! `meetctl down`: scale to 0, remove DNS, load balancer, target groups and
 //! address, then sweep by tag and prove nothing billable remains.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use crate::aws::{ecs, route53, sts};
+use crate::aws::{route53, sts};
 use crate::commands::{print_failure_state, print_timings, with_lock};
-use crate::cost;
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::output::human_duration;
@@ -118,16 +117,10 @@ async fn teardown(ctx: &Context, observed: &Observed) -> Result<()> {
 }
 
 async fn print_report(ctx: &Context, observed: &Observed, started: Instant) {
-    let ran_for = uptime(observed);
-    let cost_text = match (&observed.service, ran_for) {
-        (Some(service), Some(ran)) => {
-            match ecs::task_size(&ctx.aws, &service.task_definition).await {
-                Ok(size) => cost::running_rate(&ctx.config, &size)
-                    .map(|r| format!(" (~${:.2})", cost::total(&r) * ran.as_secs_f64() / 3600.0))
-                    .unwrap_or_default(),
-                Err(_) => String::new(),
-            }
-        }
+    let ran_for = observed.uptime();
+    // The cost is a courtesy line: a failure to price it must not fail `down`.
+    let cost_text = match (state::hourly_rate(ctx, observed).await, ran_for) {
+        (Ok(Some(rate)), Some(ran)) => format!(" (~${:.2})", rate * ran.as_secs_f64() / 3600.0),
         _ => String::new(),
     };
     let ran_text = ran_for
@@ -143,24 +136,6 @@ async fn print_report(ctx: &Context, observed: &Observed, started: Instant) {
         human_duration(started.elapsed())
     );
     print_timings(ctx);
-}
-
-/// How long the platform had been up: since the load balancer (the first
-/// hourly-billed piece) was created, else since the task started.
-pub fn uptime(observed: &Observed) -> Option<Duration> {
-    let since = observed
-        .load_balancer
-        .as_ref()
-        .and_then(|lb| lb.created_epoch)
-        .or_else(|| {
-            observed
-                .tasks
-                .iter()
-                .filter_map(|t| t.started_at_epoch)
-                .min()
-        })?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
-    Some(Duration::from_secs((now - since).max(0) as u64))
 }
 
 fn print_plan(ctx: &Context, observed: &Observed) {

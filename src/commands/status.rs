@@ -2,9 +2,6 @@
 
 use serde::Serialize;
 
-use crate::aws::ecs;
-use crate::commands::down::uptime;
-use crate::cost;
 use crate::error::Result;
 use crate::output::human_duration;
 use crate::state::{self, Assessment, Observed, Verdict};
@@ -30,15 +27,11 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
         ctx.config.certificate_arn.as_deref(),
         ctx.config.hosted_zone_id.is_some() && ctx.config.domain.is_some(),
     );
-    let up_for = (!observed.is_idle()).then(|| uptime(&observed)).flatten();
-    let rate = match &observed.service {
-        Some(s) if !observed.is_idle() => {
-            let size = ecs::task_size(&ctx.aws, &s.task_definition).await?;
-            cost::running_rate(&ctx.config, &size)
-                .map(|r| cost::total(&r))
-                .ok()
-        }
-        _ => None,
+    let up_for = (!observed.is_idle()).then(|| observed.uptime()).flatten();
+    let rate = if observed.is_idle() {
+        None
+    } else {
+        state::hourly_rate(ctx, &observed).await?
     };
     let so_far = match (rate, up_for) {
         (Some(r), Some(d)) => Some(r * d.as_secs_f64() / 3600.0),

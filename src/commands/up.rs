@@ -75,10 +75,8 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
     );
     if assessment.verdict == Verdict::Active {
         let since = observed
-            .load_balancer
-            .as_ref()
-            .and_then(|lb| lb.created_epoch)
-            .map(since_text)
+            .uptime()
+            .map(|d| format!(" (up {})", human_duration(d)))
             .unwrap_or_default();
         println!("meetctl up: already up at https://{domain}/{since}; nothing to do");
         return Ok(None);
@@ -207,17 +205,6 @@ fn finish_step<T>(
         Err(e) => step.failed(&e.to_string()),
     }
     result
-}
-
-fn since_text(epoch: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(epoch);
-    format!(
-        " (up {})",
-        human_duration(std::time::Duration::from_secs((now - epoch).max(0) as u64))
-    )
 }
 
 fn print_summary(
