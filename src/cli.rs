@@ -88,7 +88,7 @@ pub struct GlobalArgs {
     /// Comma-separated public subnet ids [default: found by tag Project=<project>]
     #[arg(long, global = true, value_name = "IDS")]
     pub subnet_ids: Option<String>,
-    /// Task security group [default: found by tag Project=<project>]
+    /// Task security group [default: tagged Project=<project>; named <project>-task if several are]
     #[arg(long, global = true, value_name = "ID")]
     pub security_group_id: Option<String>,
     /// ACM certificate for TLS 443 on the load balancer (without it: plain TCP 80)
@@ -97,7 +97,7 @@ pub struct GlobalArgs {
     /// Route53 hosted zone for the domain's alias record (without it: DNS is yours)
     #[arg(long, global = true, value_name = "ID")]
     pub hosted_zone_id: Option<String>,
-    /// How traffic reaches the task: nlb
+    /// How traffic reaches the task: nlb (meetctl creates the NLB) or terraform (infra/ jvb-nlb module)
     #[arg(long, global = true, value_name = "MODE")]
     pub ingress: Option<String>,
     /// Set any configuration key, e.g. --set targets_healthy_timeout=1200

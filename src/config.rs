@@ -88,7 +88,7 @@ const KEYS: &[KeySpec] = &[
     key(
         "security_group_id",
         Kind::Text,
-        "task security group; default: found by tag Project",
+        "task security group; default: by tag Project (<project>-task if several)",
     ),
     key(
         "certificate_arn",
