@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{FaultProxy, LocalAws};
 use meetctl::aws::ssm;
 use meetctl::config::{Config, FlagValues, Inputs};
-use meetctl::{lifecycle, preflight, Context};
+use meetctl::{lifecycle, preflight, state, Context};
 
 const SCALE: f64 = 20.0;
 const T_NLB: f64 = 60.0;
@@ -26,6 +26,8 @@ const T_TASK: f64 = 45.0;
 const T_DEL: f64 = 30.0;
 /// meetctl's real first poll interval (2 s), scaled like the waits.
 const POLL_MS: u64 = 100;
+/// Runs of `up` and `down` measured; the median is reported.
+const RUNS: usize = 3;
 
 fn meetctl_bin() -> String {
     std::env::var("MEETCTL_BIN").expect("run through scripts/bench.sh (it sets MEETCTL_BIN)")
@@ -126,7 +128,10 @@ async fn sequential_up(proxy: &FaultProxy, local: &LocalAws) -> Run {
     ssm::create_secrets(&ctx.aws, &ctx.names, &base.missing_secrets)
         .await
         .unwrap();
-    let eip = lifecycle::ensure_eip(&ctx).await.unwrap();
+    let observed = state::observe(&ctx).await.unwrap();
+    let eip = lifecycle::ensure_eip(&ctx, observed.elastic_ips.clone())
+        .await
+        .unwrap();
     ssm::set_advertise_address(&ctx.aws, &ctx.names, &eip.public_ip)
         .await
         .unwrap();
@@ -139,7 +144,7 @@ async fn sequential_up(proxy: &FaultProxy, local: &LocalAws) -> Run {
         .unwrap();
     step.done("active");
     let step = ctx.out.step("sequential: task");
-    let task = lifecycle::ensure_task(&ctx, &base, false, &step)
+    let task = lifecycle::ensure_task(&ctx, &base, &observed, false, &step)
         .await
         .unwrap();
     step.done("running");
@@ -200,6 +205,17 @@ fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
 
+/// The median run and the range of wall times, as "min–max s".
+fn median(mut runs: Vec<Run>) -> (Run, String) {
+    runs.sort_by_key(|r| r.wall);
+    let range = format!(
+        "{:.2}–{:.2} s",
+        secs(runs[0].wall),
+        secs(runs[runs.len() - 1].wall)
+    );
+    (runs.swap_remove(runs.len() / 2), range)
+}
+
 #[tokio::main]
 async fn main() {
     std::env::set_var("AWS_ACCESS_KEY_ID", "bench");
@@ -214,12 +230,21 @@ async fn main() {
         ],
     );
 
-    let up = timed(&proxy, &local, "up");
-    let down = timed(&proxy, &local, "down");
+    // Each command runs RUNS times (up, then down); the median run is shown
+    // with the range, since every wait ends at a random point of its last
+    // poll interval.
+    let mut ups = Vec::new();
+    let mut downs = Vec::new();
+    for _ in 0..RUNS {
+        ups.push(timed(&proxy, &local, "up"));
+        downs.push(timed(&proxy, &local, "down"));
+    }
     let sequential = sequential_up(&proxy, &local).await;
     timed(&proxy, &local, "down");
     let memory_up = peak_memory_kib(&local, &proxy, "up");
     timed(&proxy, &local, "down");
+    let (up, up_range) = median(ups);
+    let (down, down_range) = median(downs);
 
     // The longest chain of unavoidable waits: the NLB provisions while the
     // task starts and then registers; `down` waits for the EIP to free.
@@ -235,10 +260,10 @@ async fn main() {
         .map(|m| m.len())
         .unwrap_or(0);
 
-    println!("meetctl benchmark: real AWS waits scaled down {SCALE}x (T_nlb {T_NLB} s, T_reg {T_REG} s, T_task {T_TASK} s, T_del {T_DEL} s), first poll {POLL_MS} ms");
-    println!("  up                wall {:6.2} s   critical path {:5.2} s   ratio {:4.2}x   AWS requests {:3}   polling calls {:3}", secs(up.wall), critical_up, secs(up.wall) / critical_up, up.requests, up.polls);
+    println!("meetctl benchmark: real AWS waits scaled down {SCALE}x (T_nlb {T_NLB} s, T_reg {T_REG} s, T_task {T_TASK} s, T_del {T_DEL} s), first poll {POLL_MS} ms; median of {RUNS} runs");
+    println!("  up                wall {:6.2} s ({up_range})   critical path {:5.2} s   ratio {:4.2}x   AWS requests {:3}   polling calls {:3}", secs(up.wall), critical_up, secs(up.wall) / critical_up, up.requests, up.polls);
     println!("  up, sequential    wall {:6.2} s   (NLB, then scale, then register: {:5.2} s of waits)   ratio to meetctl up {:4.2}x   AWS requests {:3}   polling calls {:3}", secs(sequential.wall), sequential_path, secs(sequential.wall) / secs(up.wall), sequential.requests, sequential.polls);
-    println!("  down              wall {:6.2} s   critical path {:5.2} s   ratio {:4.2}x   AWS requests {:3}   polling calls {:3}", secs(down.wall), critical_down, secs(down.wall) / critical_down, down.requests, down.polls);
+    println!("  down              wall {:6.2} s ({down_range})   critical path {:5.2} s   ratio {:4.2}x   AWS requests {:3}   polling calls {:3}", secs(down.wall), critical_down, secs(down.wall) / critical_down, down.requests, down.polls);
     println!("  up {}", up.steps);
     println!("  down {}", down.steps);
     println!(

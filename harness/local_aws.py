@@ -5,7 +5,7 @@ what moto does not do by itself.
 
     python harness/local_aws.py serve [--ready-file PATH] [--port 0]
         [--project jitsi-video-platform] [--region us-east-1]
-        [--domain meet.example.test] [--no-base] [--shim-interval 0.1]
+        [--domain meet.example.test] [--no-base] [--shim-interval 1.0]
         [--task-start-delay 0]
 
 See harness/README.md for the ready-file schema and what the shim models.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import io
 import ipaddress
 import json
 import logging
@@ -31,11 +32,13 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import boto3
+import botocore.exceptions
 from botocore.config import Config
 
 from jsonfiles import remove_if_present, write_json_atomically
@@ -62,8 +65,7 @@ NLB_ENI_DESCRIPTION_PREFIX = "ELB net/"
 
 
 def ensure_port_free(port: int) -> None:
-    """ThreadedMotoServer.start() waits forever when its bind fails, so a
-    taken port is detected here first, with a message instead of a hang."""
+    """A taken port is detected here first, with a message naming it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -71,17 +73,88 @@ def ensure_port_free(port: int) -> None:
             raise SystemExit(f"local_aws: port {port} on 127.0.0.1 is not free: {err}")
 
 
-def start_moto(port: int):
-    from moto.server import ThreadedMotoServer
+SHIM_USER_AGENT = "local-aws-shim"
+# what makes ECS start a service's tasks
+SCALE_OPERATIONS = ("CreateService", "UpdateService")
+READ_PREFIXES = ("Describe", "List", "Get")
 
+
+def request_operation(environ: dict) -> str | None:
+    """The AWS operation a request asks for, when it can be told without
+    consuming more than the body (which is then put back); None if unknown."""
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
+        return action[0] if action else None
+    return None
+
+
+def change_of(environ: dict) -> str | None:
+    """The operation of a request that may change state the shim reacts to
+    ("?" when unknown), or None for reads (of any protocol) and for the
+    shim's own calls. Anything not known to be a read counts as a change."""
+    if SHIM_USER_AGENT in environ.get("HTTP_USER_AGENT", ""):
+        return None
+    operation = request_operation(environ)
+    if operation is not None:
+        return None if operation.startswith(READ_PREFIXES) else operation
+    return None if environ.get("REQUEST_METHOD") in ("GET", "HEAD") else "?"
+
+
+class MotoServer:
+    """moto's WSGI app on a threaded werkzeug server (as ThreadedMotoServer
+    runs it), with `changed` set by every request that may change state, so
+    the shim reacts at once instead of polling moto many times a second, and
+    `changed_at`: operation -> monotonic time its last call was answered."""
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication, MotoRequestHandler, create_backend_app)
+        from werkzeug.serving import make_server
+
+        self.changed = threading.Event()
+        self.changed_at: dict[str, float] = {}
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def watching_app(environ, start_response):
+            operation = change_of(environ)
+            if operation is None:
+                return app(environ, start_response)
+            try:
+                return app(environ, start_response)
+            finally:
+                self.changed_at[operation] = time.monotonic()
+                self.changed.set()
+
+        self._server = make_server("127.0.0.1", port, watching_app, threaded=True,
+                                   request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> str:
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def start_moto(port: int) -> tuple[MotoServer, str]:
     if port != 0:
         ensure_port_free(port)
     # Port 0 goes to the server as is: the OS picks a free port at bind time,
     # so there is no window between choosing and binding it.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound_port = server.get_host_and_port()
-    return server, f"http://{host}:{bound_port}"
+    server = MotoServer(port)
+    return server, server.start()
 
 
 def moto_api_post(endpoint: str, path: str, body: dict | None = None) -> None:
@@ -115,6 +188,7 @@ def make_clients(endpoint: str, region: str) -> "Clients":
         retries={"max_attempts": 2, "mode": "standard"},
         connect_timeout=2,
         read_timeout=15,
+        user_agent_extra=SHIM_USER_AGENT,
     )
 
     def client(name: str):
@@ -344,6 +418,32 @@ def create_base_infra(clients: Clients, project: str, region: str, domain: str) 
     }
 
 
+def warm_up(endpoint: str, region: str) -> None:
+    """One read per service meetctl uses. moto builds a service's backend on
+    its first request (SSM loads its public parameters then: ~0.3 s) and
+    compiles an error's template the first time it answers with that error;
+    AWS has no such first-call cost, so it must not land inside a measured
+    command. The lookups of names that do not exist warm the error paths."""
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=region)
+    reads = [
+        ("sts", "get_caller_identity", {}),
+        ("ssm", "describe_parameters", {}),
+        ("ssm", "get_parameter", {"Name": "/warm-up"}),
+        ("elbv2", "describe_load_balancers", {"Names": ["warm-up"]}),
+        ("elbv2", "describe_target_groups", {"Names": ["warm-up"]}),
+        ("ec2", "describe_addresses", {}),
+        ("ecs", "list_tasks", {"cluster": "warm-up"}),
+        ("route53", "list_hosted_zones", {}),
+        ("acm", "list_certificates", {}),
+    ]
+    for service, operation, params in reads:
+        try:
+            getattr(session.client(service, endpoint_url=endpoint), operation)(**params)
+        except botocore.exceptions.ClientError:
+            pass  # the not-found answers are the point
+
+
 # --------------------------------------------------------------------------
 # moto internals: what the AWS API cannot express
 
@@ -543,11 +643,17 @@ class ControlPlaneShim:
     internals: MotoInternals
     interval: float
     task_start_delay: float
+    # set by the server on every request that may change state
+    changed: threading.Event = field(default_factory=threading.Event)
+    # operation -> when a client's last call of it was answered (the server's)
+    changed_at: dict[str, float] = field(default_factory=dict)
     stop_event: threading.Event = field(default_factory=threading.Event)
     # task ARN -> monotonic time the shim started it, for --task-start-delay
     _pending_since: dict[str, float] = field(default_factory=dict)
     # NLBs seen without tags once: moto tags an LB just after creating it
     _untagged_lbs_seen: set[str] = field(default_factory=set)
+    # monotonic time the current pass began
+    _pass_started: float = 0.0
     # last error per step, so a persistent failure logs once, not 10 times a second
     _last_errors: dict[str, str] = field(default_factory=dict)
     _thread: threading.Thread | None = None
@@ -558,17 +664,41 @@ class ControlPlaneShim:
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stop_event.set()
+        self.changed.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _run(self) -> None:
         while not self.stop_event.is_set():
+            self.changed.clear()
             self.run_once()
-            self.stop_event.wait(self.interval)
+            self.changed.wait(self._next_pass_in())
+
+    def _next_pass_in(self) -> float:
+        """A change through the API wakes the shim at once; otherwise the next
+        pass is due when a PENDING task's start delay ends, or soon when an
+        NLB was seen before its tags, or after `interval` at the latest."""
+        due = [self.interval]
+        now = time.monotonic()
+        due += [max(0.0, since + self.task_start_delay - now) for since in self._pending_since.values()]
+        if self._untagged_lbs_seen:
+            due.append(0.02)
+        return min(due)
 
     def run_once(self) -> None:
+        self._pass_started = time.monotonic()
+        self._guarded("ecs-due", self._promote_due_tasks)
         self._guarded("ecs", self.reconcile_ecs_services)
         self._guarded("nlb", self.reconcile_nlb_interfaces)
+
+    def _promote_due_tasks(self) -> None:
+        """Tasks whose start delay has ended go RUNNING first thing in the
+        pass the delay's end woke, not after the pass's reads of moto."""
+        for arn, since in list(self._pending_since.items()):
+            if self._pass_started - since >= self.task_start_delay:
+                self.internals.set_task_status(arn, "RUNNING")
+                self._pending_since.pop(arn, None)
+                log.info("shim: task %s PENDING -> RUNNING", short_arn(arn))
 
     def _guarded(self, step: str, action) -> None:
         """One failing step must never kill the shim or starve the others."""
@@ -661,7 +791,11 @@ class ControlPlaneShim:
             arn = task["taskArn"]
             status = "PENDING" if self.task_start_delay > 0 else "RUNNING"
             if status == "PENDING":
-                self._pending_since[arn] = time.monotonic()
+                # The start delay counts from the client's scale-out (or from
+                # this pass, if that came before it), not from when this
+                # pass's reads and RunTask are done.
+                scaled_at = max(self.changed_at.get(op, 0.0) for op in SCALE_OPERATIONS)
+                self._pending_since[arn] = max(self._pass_started, scaled_at)
             ip = self.internals.dress_new_task(arn, status)
             log.info("shim: started task %s in %s at %s (%s)", short_arn(arn), task_subnet(task), ip, status)
             started.append(arn)
@@ -832,7 +966,7 @@ def install_stop_signals(stop_event: threading.Event) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     isolate_from_environment()
-    # werkzeug logs every request at INFO; the shim alone makes many per second.
+    # werkzeug logs every request at INFO.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     stop_event = threading.Event()
     install_stop_signals(stop_event)
@@ -849,12 +983,15 @@ def serve(args: argparse.Namespace) -> int:
             info.update({"domain": args.domain})
             info.update(create_base_infra(clients, args.project, args.region, args.domain))
             log.info("base infrastructure for %s created", args.project)
+        warm_up(endpoint, args.region)
         info["pid"] = os.getpid()
 
         shim = ControlPlaneShim(
             clients=clients,
             internals=MotoInternals(args.region),
             interval=args.shim_interval,
+            changed=server.changed,
+            changed_at=server.changed_at,
             task_start_delay=args.task_start_delay,
         )
         shim.start()
@@ -892,14 +1029,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--region", default="us-east-1")
     run.add_argument("--domain", default="meet.example.test")
     run.add_argument("--no-base", action="store_true", help="start moto and the shim only, no base infra")
-    run.add_argument("--shim-interval", type=float, default=0.1, help="seconds between shim passes")
+    run.add_argument("--shim-interval", type=float, default=1.0, help="longest pause between shim passes; a change made through the API starts one at once")
     run.add_argument("--task-start-delay", type=float, default=0.0,
                      help="seconds a service task stays PENDING before RUNNING")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="local_aws: %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="local_aws: %(asctime)s.%(msecs)03d %(message)s", datefmt="%H:%M:%S")
     args = parse_args(argv)
     if args.command == "serve":
         return serve(args)

@@ -74,7 +74,7 @@ def expect_error(action: Callable[[], Any], code: str, status: int) -> botocore.
 
 def local_aws() -> Process:
     return Process("local-aws", [sys.executable, str(LOCAL_AWS), "serve", "--ready-file", "{ready}",
-                                 "--project", PROJECT, "--shim-interval", "0.05",
+                                 "--project", PROJECT,
                                  "--task-start-delay", str(TASK_S)])
 
 

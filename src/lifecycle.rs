@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::names::JVB_PORT;
 use crate::output::Step;
 use crate::preflight::Base;
+use crate::state::Observed;
 use crate::terraform;
 use crate::wait::{poll_until, Probe};
 use crate::Context;
@@ -20,9 +21,8 @@ fn progress(step: &Step) -> impl FnMut(&str, std::time::Duration) + '_ {
 }
 
 /// One Elastic IP for the project: reuse, allocate, and release duplicates a
-/// crashed run may have left.
-pub async fn ensure_eip(ctx: &Context) -> Result<ElasticIp> {
-    let mut eips = ec2::project_eips(&ctx.aws, &ctx.names).await?;
+/// crashed run may have left. `eips` are the project's as just observed.
+pub async fn ensure_eip(ctx: &Context, mut eips: Vec<ElasticIp>) -> Result<ElasticIp> {
     if eips.is_empty() {
         let eip = ec2::allocate_eip(&ctx.aws, &ctx.names).await?;
         ctx.note_created(format!(
@@ -253,17 +253,22 @@ async fn ensure_listeners(
 
 /// Scales the service to 1, pinned to the NLB's subnet, and waits for a
 /// running task with a private IP. With `restart`, a task already running
-/// is replaced so the JVB reads a changed advertise address.
-pub async fn ensure_task(ctx: &Context, base: &Base, restart: bool, step: &Step) -> Result<Task> {
+/// is replaced so the JVB reads a changed advertise address. `observed` is
+/// the state seen under the lock, so the service and its tasks are as seen.
+pub async fn ensure_task(
+    ctx: &Context,
+    base: &Base,
+    observed: &Observed,
+    restart: bool,
+    step: &Step,
+) -> Result<Task> {
     let c = &ctx.config;
-    let service = ecs::service(&ctx.aws, &c.cluster, &c.service)
-        .await?
-        .ok_or_else(|| Error::Unexpected {
-            what: format!("service {}", c.service),
-            problem: "disappeared after preflight".into(),
-            fix: "apply infra/ again".into(),
-        })?;
-    let before = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+    let service = observed.service.as_ref().ok_or_else(|| Error::Unexpected {
+        what: format!("service {}", c.service),
+        problem: "disappeared after preflight".into(),
+        fix: "apply infra/ again".into(),
+    })?;
+    let before = &observed.tasks;
     let pinned = service.subnets == [base.subnet.id.clone()]
         && service.security_groups == [base.security_group.id.clone()];
     let restart = restart && !before.is_empty();
@@ -288,8 +293,21 @@ pub async fn ensure_task(ctx: &Context, base: &Base, restart: bool, step: &Step)
     let spec = ctx
         .wait_spec(format!("a RUNNING task of service {}", c.service), c.timeouts.task_running)
         .with_fix("check the service's events and the task's stopped reason in the ECS console (image pull, secrets, memory); raise task_running_timeout if pulls are slow");
+    // Once the new task is known, each look describes just that task (one
+    // call instead of ListTasks + DescribeTasks); the service is listed again
+    // only when no watched task is still meant to run.
+    let watched = std::sync::Mutex::new(Vec::<String>::new());
     poll_until(&spec, progress(step), || async {
-        let tasks = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+        let known = watched.lock().expect("not poisoned").clone();
+        let mut tasks = ecs::describe_tasks(&ctx.aws, &c.cluster, &c.service, &known).await?;
+        if !tasks.iter().any(|t| t.desired_status == "RUNNING") {
+            tasks = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+            *watched.lock().expect("not poisoned") = tasks
+                .iter()
+                .filter(|t| !old.contains(&t.arn))
+                .map(|t| t.arn.clone())
+                .collect();
+        }
         let newest_running = tasks
             .iter()
             .filter(|t| t.is_running() && t.private_ip.is_some() && !old.contains(&t.arn))
@@ -309,26 +327,38 @@ pub async fn ensure_task(ctx: &Context, base: &Base, restart: bool, step: &Step)
     .await
 }
 
-/// Registers `ip` in both target groups and deregisters every other target,
-/// so a replaced task never leaves its old address behind.
+/// Registers `ip` in every group and deregisters every other target, so a
+/// replaced task never leaves its old address behind. The groups are done at
+/// once, and each registers before it looks (registering a registered target
+/// changes nothing): registration is what the long health wait counts from.
 pub async fn sync_targets(ctx: &Context, groups: &[&TargetGroup], ip: &str) -> Result<Vec<String>> {
-    let mut deregistered = Vec::new();
-    for tg in groups {
-        let targets = elb::targets(&ctx.aws, &tg.arn).await?;
-        if !targets.iter().any(|t| t.ip == ip) {
-            elb::register(&ctx.aws, tg, ip).await?;
-        }
+    let per_group = groups.iter().map(|tg| async move {
+        let (_, targets) = tokio::try_join!(
+            elb::register(&ctx.aws, tg, ip),
+            elb::targets(&ctx.aws, &tg.arn)
+        )?;
         let stale: Vec<_> = targets
             .into_iter()
             .filter(|t| t.ip != ip && t.state != "draining")
             .collect();
         elb::deregister(&ctx.aws, tg, &stale).await?;
-        deregistered.extend(stale.iter().map(|t| format!("{} from {}", t.ip, tg.name)));
-    }
-    Ok(deregistered)
+        Ok::<_, Error>(
+            stale
+                .iter()
+                .map(|t| format!("{} from {}", t.ip, tg.name))
+                .collect::<Vec<_>>(),
+        )
+    });
+    Ok(futures::future::try_join_all(per_group)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
-/// Waits until `ip` is healthy in every group; shows each group's state.
+/// Waits until `ip` is healthy in every group. Each look asks one group: the
+/// first not yet seen healthy (the groups were registered together, so the
+/// others are usually healthy by the time the first is).
 pub async fn wait_healthy(
     ctx: &Context,
     groups: &[&TargetGroup],
@@ -338,33 +368,34 @@ pub async fn wait_healthy(
     let spec = ctx
         .wait_spec(format!("target {ip} to be healthy in {}", groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" and ")), ctx.config.timeouts.targets_healthy)
         .with_fix("check that the security group allows TCP 80 and 8080 from the VPC CIDR and that the jvb and web containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
+    let seen_healthy = std::sync::atomic::AtomicUsize::new(0);
     poll_until(&spec, progress(step), || async {
-        let mut states = Vec::new();
-        for tg in groups {
+        use std::sync::atomic::Ordering::SeqCst;
+        while let Some(tg) = groups.get(seen_healthy.load(SeqCst)) {
             let targets = elb::targets(&ctx.aws, &tg.arn).await?;
-            let state = targets
+            let state = match targets.iter().find(|t| t.ip == ip) {
+                Some(t) if t.state == "healthy" => {
+                    seen_healthy.fetch_add(1, SeqCst);
+                    continue;
+                }
+                Some(t) => match &t.reason {
+                    Some(reason) => format!("{} ({reason})", t.state),
+                    None => t.state.clone(),
+                },
+                None => "not registered".into(),
+            };
+            let healthy: Vec<&str> = groups[..seen_healthy.load(SeqCst)]
                 .iter()
-                .find(|t| t.ip == ip)
-                .map(|t| match &t.reason {
-                    Some(r) if t.state != "healthy" => format!("{} ({r})", t.state),
-                    _ => t.state.clone(),
-                });
-            states.push((
-                tg.name.clone(),
-                state.unwrap_or_else(|| "not registered".into()),
-            ));
+                .map(|g| g.name.as_str())
+                .collect();
+            let done = if healthy.is_empty() {
+                String::new()
+            } else {
+                format!("; healthy in {}", healthy.join(", "))
+            };
+            return Ok(Probe::Pending(format!("{}: {state}{done}", tg.name)));
         }
-        Ok(if states.iter().all(|(_, s)| s == "healthy") {
-            Probe::Ready(())
-        } else {
-            Probe::Pending(
-                states
-                    .iter()
-                    .map(|(n, s)| format!("{n}: {s}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-        })
+        Ok(Probe::Ready(()))
     })
     .await
 }
@@ -396,11 +427,9 @@ pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
     .await
 }
 
-/// Deletes the listeners and the NLB, and waits until it is gone.
+/// Deletes the NLB (which deletes its listeners with it) and waits until it
+/// is gone.
 pub async fn delete_load_balancer(ctx: &Context, lb: &LoadBalancer, step: &Step) -> Result<()> {
-    for listener in elb::listeners(&ctx.aws, &lb.arn).await? {
-        elb::delete_listener(&ctx.aws, &listener.arn).await?;
-    }
     elb::delete_load_balancer(&ctx.aws, &lb.arn).await?;
     let spec = ctx.wait_spec(
         format!("load balancer {} to be deleted", lb.name),
@@ -461,27 +490,31 @@ pub async fn remove_billable(ctx: &Context, step: &Step) -> Result<()> {
 
 /// What billable resources tagged for the project remain (empty = proven clean).
 pub async fn billable_leftovers(ctx: &Context) -> Result<Vec<String>> {
-    let mut left = Vec::new();
-    for lb in elb::project_load_balancers(&ctx.aws, &ctx.names).await? {
-        left.push(format!("load balancer {}", lb.name));
-        left.extend(
-            elb::listeners(&ctx.aws, &lb.arn)
-                .await?
-                .iter()
-                .map(|l| format!("listener {} {}", l.protocol, l.port)),
-        );
-    }
-    left.extend(
-        elb::project_target_groups(&ctx.aws, &ctx.names)
-            .await?
-            .iter()
-            .map(|tg| format!("target group {}", tg.name)),
-    );
-    left.extend(
-        ec2::project_eips(&ctx.aws, &ctx.names)
-            .await?
-            .iter()
-            .map(|e| format!("Elastic IP {} ({})", e.public_ip, e.allocation_id)),
-    );
-    Ok(left)
+    let load_balancers = async {
+        let mut left = Vec::new();
+        for lb in elb::project_load_balancers(&ctx.aws, &ctx.names).await? {
+            left.push(format!("load balancer {}", lb.name));
+            left.extend(
+                elb::listeners(&ctx.aws, &lb.arn)
+                    .await?
+                    .iter()
+                    .map(|l| format!("listener {} {}", l.protocol, l.port)),
+            );
+        }
+        Ok::<_, Error>(left)
+    };
+    let (load_balancers, groups, eips) = tokio::try_join!(
+        load_balancers,
+        elb::project_target_groups(&ctx.aws, &ctx.names),
+        ec2::project_eips(&ctx.aws, &ctx.names),
+    )?;
+    let groups = groups.iter().map(|tg| format!("target group {}", tg.name));
+    let eips = eips
+        .iter()
+        .map(|e| format!("Elastic IP {} ({})", e.public_ip, e.allocation_id));
+    Ok(load_balancers
+        .into_iter()
+        .chain(groups)
+        .chain(eips)
+        .collect())
 }

@@ -13,24 +13,30 @@ pub struct Base {
     /// The subnet the NLB and the task share (first by availability zone).
     pub subnet: Subnet,
     pub security_group: SecurityGroup,
-    pub vpc_cidr: String,
     pub service: Service,
     pub task_size: TaskSize,
     pub missing_secrets: Vec<String>,
 }
 
 /// The checks that need no domain: shared by `up`, `down` and `register-targets`.
+/// The three reads run at once; their results are judged in order, so bad
+/// credentials are reported as such rather than as a missing cluster.
 pub async fn identity_and_service(ctx: &Context) -> Result<(String, Service)> {
-    let identity = sts::caller_identity(&ctx.aws).await?;
     let c = &ctx.config;
-    if !ecs::cluster_is_active(&ctx.aws, &c.cluster).await? {
+    let (identity, cluster_active, service) = tokio::join!(
+        sts::caller_identity(&ctx.aws),
+        ecs::cluster_is_active(&ctx.aws, &c.cluster),
+        ecs::service(&ctx.aws, &c.cluster, &c.service),
+    );
+    let identity = identity?;
+    if !cluster_active? {
         return Err(Error::preflight(
             "cluster",
             format!("ECS cluster `{}` not found (or not ACTIVE) in {}", c.cluster, c.region),
             "apply infra/ (terraform apply), or set `cluster` to the cluster's name (see `terraform output cluster`)",
         ));
     }
-    let service = ecs::service(&ctx.aws, &c.cluster, &c.service).await?.ok_or_else(|| {
+    let service = service?.ok_or_else(|| {
         Error::preflight(
             "service",
             format!("ECS service `{}` not found in cluster `{}`", c.service, c.cluster),
@@ -92,12 +98,10 @@ pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
             "use the task security group of the same VPC",
         ));
     }
-    let vpc_cidr = ec2::vpc_cidr(&ctx.aws, &subnet.vpc_id).await?;
     Ok(Base {
         account,
         subnet,
         security_group,
-        vpc_cidr,
         service,
         task_size,
         missing_secrets,

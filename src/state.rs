@@ -68,11 +68,14 @@ async fn group_state(ctx: &Context, name: &str) -> Result<Option<TargetGroupStat
 pub async fn observe(ctx: &Context) -> Result<Observed> {
     let (c, aws, names) = (&ctx.config, &ctx.aws, &ctx.names);
     let service_and_tasks = async {
-        match ecs::service(aws, &c.cluster, &c.service).await? {
-            Some(service) => Ok((
-                Some(service),
-                ecs::service_tasks(aws, &c.cluster, &c.service).await?,
-            )),
+        // Both at once; the task listing only counts when the service exists
+        // (AWS answers ServiceNotFoundException for a missing one).
+        let (service, tasks) = tokio::join!(
+            ecs::service(aws, &c.cluster, &c.service),
+            ecs::service_tasks(aws, &c.cluster, &c.service)
+        );
+        match service? {
+            Some(service) => Ok((Some(service), tasks?)),
             None => Ok((None, Vec::new())),
         }
     };

@@ -30,11 +30,12 @@ impl WaitSpec {
             what: what.into(),
             timeout,
             first_interval,
-            // Backoff stops growing at 4x the first interval: on real AWS (2s)
-            // that is 8s, so a wait ends at most 8s after the state changed,
-            // a few percent of a minutes-long NLB wait, with ~4x fewer calls
-            // than polling every 2s.
-            max_interval: first_interval * 4,
+            // Backoff stops growing at 2x the first interval: on real AWS (2s)
+            // a wait ends at most 4s (under 2s on average, with the jitter)
+            // after the state changed, a few percent of the two minutes `up`
+            // waits, with fewer calls than polling every 2s. A higher cap
+            // saves few calls more but lets each wait overshoot by up to it.
+            max_interval: first_interval * 2,
             fix: "re-run the command to resume; it converges from where it stopped".into(),
         }
     }
@@ -74,9 +75,17 @@ where
             });
         }
         progress(&last_seen, now - started);
-        tokio::time::sleep(interval.min(deadline - now)).await;
+        tokio::time::sleep(jittered(interval).min(deadline - now)).await;
         interval = (interval.mul_f64(1.5)).min(spec.max_interval);
     }
+}
+
+/// Half the interval plus a random part of the other half ("equal jitter").
+/// AWS's waits end at no fixed phase of a poll; without jitter, polls locked
+/// to a steady wait's phase can land just before its end every time and
+/// overshoot by a whole interval, and many clients poll in step.
+fn jittered(interval: Duration) -> Duration {
+    interval.mul_f64(0.5 + 0.5 * rand::random::<f64>())
 }
 
 #[cfg(test)]
@@ -156,6 +165,15 @@ mod tests {
         assert!(matches!(err, Error::Unexpected { .. }));
     }
 
+    #[test]
+    fn jitter_stays_within_half_and_all_of_the_interval() {
+        let interval = Duration::from_millis(100);
+        let samples: Vec<Duration> = (0..200).map(|_| jittered(interval)).collect();
+        assert!(samples.iter().all(|d| *d >= interval / 2 && *d <= interval));
+        // Not a constant: the point is to break the phase.
+        assert!(samples.iter().any(|d| *d != samples[0]));
+    }
+
     #[tokio::test]
     async fn backs_off_instead_of_polling_at_a_fixed_rate() {
         let calls = AtomicU32::new(0);
@@ -169,8 +187,9 @@ mod tests {
             },
         )
         .await;
-        // Fixed 10ms polling would make ~40 calls in 400ms; backoff capped at 40ms makes far fewer.
+        // Fixed 10ms polling would make ~40 calls in 400ms; backoff capped
+        // at 20ms, jittered to 50-100% of that, makes ~27.
         let n = calls.load(Ordering::SeqCst);
-        assert!(n < 20, "made {n} calls");
+        assert!(n <= 34, "made {n} calls");
     }
 }

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::LocalAws;
+use common::{repo_file, LocalAws};
 use serde_json::Value;
 
 /// The binary with a clean environment: no meetctl.toml, no MEETCTL_*, no
@@ -448,10 +448,6 @@ fn actual_against_local_cost_explorer() {
         stderr.contains("Project=jitsi-video-platform") && stderr.contains("cost allocation tag"),
         "{stderr}"
     );
-}
-
-fn repo_file(path: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 /// docs/cost-chart.svg is what `meetctl cost --chart` draws from today's prices.

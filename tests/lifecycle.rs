@@ -690,7 +690,8 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
     let out = local.run(&["down", "--dry-run"]);
     assert_code(&out, 0);
     assert!(
-        stdout(&out).contains("delete 2 listener(s) and load balancer"),
+        stdout(&out).contains("2. in parallel")
+            && stdout(&out).contains("delete 2 listener(s) and load balancer"),
         "{}",
         text(&out)
     );

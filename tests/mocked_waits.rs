@@ -181,8 +181,10 @@ async fn a_wait_that_times_out_says_what_it_awaited_and_what_it_last_saw() {
             && message.contains("last seen: load balancer provisioning"),
         "{message}"
     );
-    // Backoff: far fewer looks than a fixed 10 ms poll would make in a second.
-    assert!(rule.num_calls() < 30, "{} calls", rule.num_calls());
+    // Backoff: a fixed 10 ms poll would look ~100 times in a second; growing
+    // to 2x the first interval (20 ms, jittered to 10-20 ms) it looks about
+    // two thirds as often.
+    assert!(rule.num_calls() <= 80, "{} calls", rule.num_calls());
 }
 
 #[tokio::test]

@@ -142,7 +142,16 @@ pub async fn service_tasks(aws: &Aws, cluster: &str, service: &str) -> Result<Ve
         .send()
         .await
         .map_err(aws_error("ecs:ListTasks", format!("{cluster}/{service}")))?;
-    let arns = list.task_arns();
+    describe_tasks(aws, cluster, service, list.task_arns()).await
+}
+
+/// Those of `arns` that are tasks of the service and have not stopped.
+pub async fn describe_tasks(
+    aws: &Aws,
+    cluster: &str,
+    service: &str,
+    arns: &[String],
+) -> Result<Vec<Task>> {
     if arns.is_empty() {
         return Ok(Vec::new());
     }

@@ -109,13 +109,13 @@ pub async fn set_advertise_address(aws: &Aws, names: &Names, ip: &str) -> Result
 
 /// The Jitsi secrets that do not exist yet.
 pub async fn missing_secrets(aws: &Aws, names: &Names) -> Result<Vec<String>> {
-    let mut missing = Vec::new();
-    for name in names.secret_parameters() {
-        if !exists(aws, &name).await? {
-            missing.push(name);
-        }
-    }
-    Ok(missing)
+    let names = names.secret_parameters();
+    let found = futures::future::try_join_all(names.iter().map(|name| exists(aws, name))).await?;
+    Ok(names
+        .into_iter()
+        .zip(found)
+        .filter_map(|(name, exists)| (!exists).then_some(name))
+        .collect())
 }
 
 /// Creates each missing secret with 32 random bytes from the OS CSPRNG.

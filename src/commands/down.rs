@@ -1,10 +1,10 @@
-//! `meetctl down`: scale to 0, remove DNS, load balancer, target groups and
-//! address, then sweep by tag and prove nothing billable remains.
+//! `meetctl down`: scale to 0 while DNS, the load balancer, target groups
+//! and address go, then sweep by tag and prove nothing billable remains.
 
 use std::time::Instant;
 
 use crate::aws::{route53, sts};
-use crate::commands::{print_failure_state, print_timings, with_lock};
+use crate::commands::{finish_step, print_failure_state, print_timings, with_lock};
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::output::human_duration;
@@ -19,11 +19,13 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
     let started = Instant::now();
     ctx.aws.ledger.set_read_only(opts.dry_run);
     let step = ctx.out.step("preflight");
-    if let Err(e) = sts::caller_identity(&ctx.aws).await {
+    // Both reads at once; bad credentials are reported as such first.
+    let (identity, observed) = tokio::join!(sts::caller_identity(&ctx.aws), state::observe(ctx));
+    if let Err(e) = identity {
         step.failed("nothing was changed");
         return Err(e);
     }
-    let observed = state::observe(ctx).await?;
+    let observed = observed?;
     step.done(&format!(
         "{} task(s), load balancer {}",
         observed.tasks.len(),
@@ -38,7 +40,12 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
         return Ok(());
     }
     let was_idle = observed.is_idle();
-    match with_lock(ctx, "down", teardown(ctx, &observed)).await {
+    // The rate for the report is read while the teardown waits.
+    let (outcome, rate) = tokio::join!(
+        with_lock(ctx, "down", teardown(ctx, &observed)),
+        state::hourly_rate(ctx, &observed)
+    );
+    match outcome {
         Ok(()) if was_idle => {
             println!(
                 "meetctl down: already down (idle); verified nothing billable remains ({})",
@@ -47,7 +54,7 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
             Ok(())
         }
         Ok(()) => {
-            print_report(ctx, &observed, started).await;
+            print_report(ctx, &observed, rate, started);
             Ok(())
         }
         Err(e) => {
@@ -57,48 +64,34 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
     }
 }
 
+/// Two branches at once, since neither needs the other: the tasks stop while
+/// DNS, the load balancer, target groups and the address go. `down` then
+/// takes about as long as its longest wait, the address's release.
 async fn teardown(ctx: &Context, observed: &Observed) -> Result<()> {
-    let step = ctx.out.step("scale-to-zero");
-    lifecycle::stop_tasks(ctx, &step).await?;
-    step.done("no task running");
-
-    let step = ctx.out.step("dns");
-    match (
-        &ctx.config.hosted_zone_id,
-        &ctx.config.domain,
-        &observed.dns_record,
-    ) {
-        (Some(zone), Some(_), Some(record)) => {
-            // Only our own alias goes: a record pointing elsewhere is the user's.
-            let ours = observed.load_balancer.as_ref().is_none_or(|lb| {
-                record
-                    .target_dns
-                    .eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.'))
-            });
-            if ours {
-                route53::delete_alias(&ctx.aws, zone, record).await?;
-                step.done(&format!("deleted {}", record.name));
-            } else {
-                step.skipped(&format!(
-                    "{} points at {}, not our load balancer; left alone",
-                    record.name, record.target_dns
-                ));
-            }
+    let tasks = async {
+        let step = ctx.out.step("scale-to-zero");
+        let stopped = lifecycle::stop_tasks(ctx, &step).await;
+        finish_step(step, stopped, |_| "no task running".into())
+    };
+    let ingress = async {
+        remove_dns(ctx, observed).await?;
+        if ctx.config.ingress == crate::config::Ingress::Terraform {
+            let step = ctx.out.step("terraform");
+            let removed = lifecycle::remove_terraform_ingress(ctx, &step).await;
+            finish_step(step, removed, |_| {
+                "module.jvb_nlb disabled (terraform apply -var nlb_enabled=false)".into()
+            })?;
         }
-        _ => step.skipped("no record to delete"),
-    }
-
-    if ctx.config.ingress == crate::config::Ingress::Terraform {
-        let step = ctx.out.step("terraform");
-        lifecycle::remove_terraform_ingress(ctx, &step).await?;
-        step.done("module.jvb_nlb disabled (terraform apply -var nlb_enabled=false)");
-    }
-
-    let step = ctx.out.step("load-balancer");
-    lifecycle::remove_billable(ctx, &step).await?;
-    step.done(
-        "listeners, load balancer, target groups, Elastic IP and advertise parameter removed",
-    );
+        let step = ctx.out.step("load-balancer");
+        let removed = lifecycle::remove_billable(ctx, &step).await;
+        finish_step(step, removed, |_| {
+            "listeners, load balancer, target groups, Elastic IP and advertise parameter removed"
+                .into()
+        })
+    };
+    let (tasks, ingress) = tokio::join!(tasks, ingress);
+    tasks?;
+    ingress?;
 
     let step = ctx.out.step("sweep");
     let left = lifecycle::billable_leftovers(ctx).await?;
@@ -116,10 +109,37 @@ async fn teardown(ctx: &Context, observed: &Observed) -> Result<()> {
     Ok(())
 }
 
-async fn print_report(ctx: &Context, observed: &Observed, started: Instant) {
+/// Deletes our alias for the domain; a record pointing elsewhere is the user's.
+async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
+    let step = ctx.out.step("dns");
+    let (Some(zone), Some(_), Some(record)) = (
+        &ctx.config.hosted_zone_id,
+        &ctx.config.domain,
+        &observed.dns_record,
+    ) else {
+        step.skipped("no record to delete");
+        return Ok(());
+    };
+    let ours = observed.load_balancer.as_ref().is_none_or(|lb| {
+        record
+            .target_dns
+            .eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.'))
+    });
+    if !ours {
+        step.skipped(&format!(
+            "{} points at {}, not our load balancer; left alone",
+            record.name, record.target_dns
+        ));
+        return Ok(());
+    }
+    let deleted = route53::delete_alias(&ctx.aws, zone, record).await;
+    finish_step(step, deleted, |_| format!("deleted {}", record.name))
+}
+
+fn print_report(ctx: &Context, observed: &Observed, rate: Result<Option<f64>>, started: Instant) {
     let ran_for = observed.uptime();
     // The cost is a courtesy line: a failure to price it must not fail `down`.
-    let cost_text = match (state::hourly_rate(ctx, observed).await, ran_for) {
+    let cost_text = match (rate, ran_for) {
         (Ok(Some(rate)), Some(ran)) => format!(" (~${:.2})", rate * ran.as_secs_f64() / 3600.0),
         _ => String::new(),
     };
@@ -140,57 +160,54 @@ async fn print_report(ctx: &Context, observed: &Observed, started: Instant) {
 
 fn print_plan(ctx: &Context, observed: &Observed) {
     let n = &ctx.names;
+    let none_or = |items: Vec<String>| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.join(", ")
+        }
+    };
     println!("meetctl down --dry-run: the plan (nothing is changed)");
     println!("  1. take the lifecycle lock {}", n.lock_parameter());
+    println!("  2. in parallel:");
     println!(
-        "  2. scale {} to 0 (now desired {}, {} task(s)); wait until none runs",
+        "     a. scale {} to 0 (now desired {}, {} task(s)); wait until none runs",
         ctx.config.service,
         observed.desired(),
         observed.tasks.len()
     );
     match &observed.dns_record {
-        Some(r) => println!("  3. delete DNS record {} → {}", r.name, r.target_dns),
-        None => println!("  3. DNS: no record to delete"),
+        Some(r) => println!("     b. delete DNS record {} → {}", r.name, r.target_dns),
+        None => println!("     b. DNS: no record to delete"),
     }
     match &observed.load_balancer {
         Some(lb) => println!(
-            "  4. delete {} listener(s) and load balancer {}; wait until gone",
+            "        delete {} listener(s) and load balancer {}; wait until gone",
             observed.listeners.len(),
             lb.name
         ),
-        None => println!("  4. load balancer: none"),
+        None => println!("        load balancer: none"),
     }
-    let groups: Vec<&str> = [&observed.jvb, &observed.web]
+    let groups = [&observed.jvb, &observed.web]
         .iter()
-        .filter_map(|g| g.as_ref().map(|g| g.group.name.as_str()))
+        .filter_map(|g| g.as_ref().map(|g| g.group.name.clone()))
         .collect();
-    println!(
-        "  5. delete target groups: {}",
-        if groups.is_empty() {
-            "none".to_string()
-        } else {
-            groups.join(", ")
-        }
-    );
-    let eips: Vec<String> = observed
+    println!("        delete target groups: {}", none_or(groups));
+    let eips = observed
         .elastic_ips
         .iter()
         .map(|e| format!("{} ({})", e.public_ip, e.allocation_id))
         .collect();
     println!(
-        "  6. release Elastic IPs: {}",
-        if eips.is_empty() {
-            "none".to_string()
-        } else {
-            eips.join(", ")
-        }
+        "        release Elastic IPs once the load balancer lets go: {}",
+        none_or(eips)
     );
     println!(
-        "  7. delete {} ({})",
+        "        delete {} ({})",
         n.advertise_parameter(),
         observed.advertise_ips.as_deref().unwrap_or("absent")
     );
-    println!("  8. sweep by tag Project={}: prove no load balancer, target group or Elastic IP remains; release the lock", n.project);
+    println!("  3. sweep by tag Project={}: prove no load balancer, target group or Elastic IP remains; release the lock", n.project);
     println!(
         "  AWS API calls made for this plan: {} (all reads)",
         ctx.aws.ledger.total_calls()

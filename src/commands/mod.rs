@@ -69,3 +69,17 @@ pub fn print_timings(ctx: &Context) {
     println!("  timings        {}", timings.join(" · "));
     println!("  AWS API calls  {}", ctx.aws.ledger.total_calls());
 }
+
+/// Ends a progress step with the result: its detail on success, the error
+/// on failure; the result is passed on.
+pub fn finish_step<T>(
+    step: crate::output::Step,
+    result: Result<T>,
+    detail: impl FnOnce(&T) -> String,
+) -> Result<T> {
+    match &result {
+        Ok(v) => step.done(&detail(v)),
+        Err(e) => step.failed(&e.to_string()),
+    }
+    result
+}

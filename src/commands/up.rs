@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::aws::ec2::ElasticIp;
 use crate::aws::elb::TargetGroup;
 use crate::aws::ssm;
-use crate::commands::{print_failure_state, print_timings, with_lock};
+use crate::commands::{finish_step, print_failure_state, print_timings, with_lock};
 use crate::cost;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Ingress};
@@ -83,7 +83,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
     }
 
     let step = ctx.out.step("elastic-ip");
-    let eip = lifecycle::ensure_eip(ctx).await?;
+    let eip = lifecycle::ensure_eip(ctx, observed.elastic_ips.clone()).await?;
     let advertise_changed =
         ssm::set_advertise_address(&ctx.aws, &ctx.names, &eip.public_ip).await?;
     step.done(&format!(
@@ -122,7 +122,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
     };
     let task_branch = async {
         let step = ctx.out.step("task");
-        let task = lifecycle::ensure_task(ctx, base, advertise_changed, &step).await;
+        let task = lifecycle::ensure_task(ctx, base, &observed, advertise_changed, &step).await;
         let task = finish_step(step, task, |t| {
             format!(
                 "task {} RUNNING at {}",
@@ -193,18 +193,6 @@ async fn update_dns(ctx: &Context, domain: &str, ingress: &Ingress, eip: &Elasti
             Ok(())
         }
     }
-}
-
-fn finish_step<T>(
-    step: crate::output::Step,
-    result: Result<T>,
-    detail: impl FnOnce(&T) -> String,
-) -> Result<T> {
-    match &result {
-        Ok(v) => step.done(&detail(v)),
-        Err(e) => step.failed(&e.to_string()),
-    }
-    result
 }
 
 fn print_summary(

@@ -29,6 +29,17 @@ fn python() -> PathBuf {
     default
 }
 
+/// A file of this repository. Read at run time first: a target dir shared
+/// between clones (CI's) can hold a build of the same sources compiled in
+/// another clone, whose compile-time path may no longer exist. cargo sets
+/// CARGO_MANIFEST_DIR when it runs tests; scripts/bench.sh sets it too.
+pub fn repo_file(path: &str) -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .join(path)
+}
+
 /// The binary under test: cargo's for tests, `MEETCTL_BIN` for the benchmark
 /// (an example, which cargo builds without the binary's path).
 fn meetctl_binary() -> PathBuf {
@@ -47,10 +58,9 @@ impl LocalAws {
         let dir = tempfile::tempdir().unwrap();
         let ready_file = dir.path().join("ready.json");
         let child = Command::new(python())
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/harness/local_aws.py"))
+            .arg(repo_file("harness/local_aws.py"))
             .args(["serve", "--ready-file"])
             .arg(&ready_file)
-            .args(["--shim-interval", "0.05"])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -261,10 +271,7 @@ impl FaultProxy {
         let dir = tempfile::tempdir().unwrap();
         let ready_file = dir.path().join("proxy.json");
         let mut child = Command::new(python())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/harness/fault_proxy.py"
-            ))
+            .arg(repo_file("harness/fault_proxy.py"))
             .args(["--upstream", &upstream.endpoint, "--ready-file"])
             .arg(&ready_file)
             .args(args)
