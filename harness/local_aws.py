@@ -32,7 +32,6 @@ import socket
 import sys
 import threading
 import time
-import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -41,6 +40,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from awsrequest import identify, is_read
 from jsonfiles import remove_if_present, write_json_atomically
 
 log = logging.getLogger("local_aws")
@@ -76,37 +76,28 @@ def ensure_port_free(port: int) -> None:
 SHIM_USER_AGENT = "local-aws-shim"
 # what makes ECS start a service's tasks
 SCALE_OPERATIONS = ("CreateService", "UpdateService")
-READ_PREFIXES = ("Describe", "List", "Get")
-
-
-def request_operation(environ: dict) -> str | None:
-    """The AWS operation a request asks for, when it can be told without
-    consuming more than the body (which is then put back); None if unknown."""
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
-        return target.rsplit(".", 1)[-1]
-    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return None
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)
-        action = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("Action")
-        return action[0] if action else None
-    return None
 
 
 def change_of(environ: dict) -> str | None:
     """The operation of a request that may change state the shim reacts to
-    ("?" when unknown), or None for reads (of any protocol) and for the
-    shim's own calls. Anything not known to be a read counts as a change."""
+    ("Unknown" when unrecognised, which counts as a change), or None for
+    reads and for the shim's own calls. The body is read and put back."""
     if SHIM_USER_AGENT in environ.get("HTTP_USER_AGENT", ""):
         return None
-    operation = request_operation(environ)
-    if operation is not None:
-        return None if operation.startswith(READ_PREFIXES) else operation
-    return None if environ.get("REQUEST_METHOD") in ("GET", "HEAD") else "?"
+    headers = {
+        "Authorization": environ.get("HTTP_AUTHORIZATION"),
+        "X-Amz-Target": environ.get("HTTP_X_AMZ_TARGET"),
+        "Content-Type": environ.get("CONTENT_TYPE"),
+    }
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    target = environ.get("PATH_INFO", "") + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
+    call = identify(environ.get("REQUEST_METHOD", "GET"), target, headers, body)
+    return None if is_read(call) else call.operation
 
 
 class MotoServer:
