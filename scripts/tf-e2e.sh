@@ -20,7 +20,7 @@
 #
 # Environment:
 #   MEETCTL_BIN                meetctl binary (default $CARGO_TARGET_DIR/debug/meetctl,
-#                              then built from these sources with `cargo build --locked`)
+#                              built from these sources with `cargo test --no-run`)
 #   CARGO_TARGET_DIR           default ~/.cache/meetctl/target
 #   TF_E2E_TERRAFORM_INGRESS   1 (default) runs the ingress = "terraform" round
 #   TF_E2E_KEEP                1 keeps the work dir (state, logs); it is always
@@ -176,8 +176,11 @@ command -v "$TERRAFORM" >/dev/null 2>&1 || { echo "tf-e2e: terraform not found (
 PY="$(bash "$ROOT/scripts/python-env.sh" | tail -n1)"
 if [ "$MEETCTL_BIN" = "$DEFAULT_MEETCTL_BIN" ]; then
   # Always build: a binary left in the shared target dir may be from older sources.
-  echo "    building meetctl (cargo build --locked; incremental, may wait for the cargo lock)"
-  (cd "$ROOT" && cargo build --locked --quiet --bin meetctl)
+  # Built as `cargo test` builds it (features unified with the dev-dependencies)
+  # rather than by `cargo build`, whose feature set differs and would compile
+  # the whole AWS SDK a second time (~10 min and ~7 GB per crate on 2 cores).
+  echo "    building meetctl (cargo test --no-run; incremental, may wait for the cargo lock)"
+  (cd "$ROOT" && cargo test --locked --quiet --no-run)
 elif [ ! -x "$MEETCTL_BIN" ]; then
   echo "tf-e2e: MEETCTL_BIN=$MEETCTL_BIN does not exist" >&2
   exit 2

@@ -148,6 +148,10 @@ pub enum Command {
     /// Cost: idle per month, per hour up, monthly scenarios and break-even against the
     /// alternatives (offline); --actual: the month's bill from Cost Explorer next to the model
     Cost(commands::cost::CostArgs),
+    /// Print the least-privilege IAM policy (JSON) for running meetctl on this project:
+    /// writes scoped to its names and tags, tagging only while creating
+    /// (e.g. `meetctl iam-policy > meetctl-operator.json`)
+    IamPolicy,
     /// Inspect the configuration
     Config {
         #[command(subcommand)]
@@ -254,6 +258,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         commands::config_show::run(&config, *output == OutputFormat::Json);
         return Ok(exit::OK);
     }
+    if let Command::IamPolicy = &cli.command {
+        commands::iam_policy::run(&config);
+        return Ok(exit::OK);
+    }
     if let Command::Cost(args) = &cli.command {
         if !args.actual {
             commands::cost::run_model(&config, args)?;
@@ -297,7 +305,9 @@ async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
         }
         Command::TestPlatform(args) => return Ok(commands::test_platform::run(ctx, args).await?),
         Command::Cost(args) => commands::cost::run_actual(ctx, args).await?,
-        Command::Config { .. } => unreachable!("handled before the runtime starts"),
+        Command::Config { .. } | Command::IamPolicy => {
+            unreachable!("handled before the runtime starts")
+        }
     }
     Ok(exit::OK)
 }

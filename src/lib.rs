@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod names;
 pub mod output;
+pub mod policy;
 pub mod preflight;
 pub mod state;
 pub mod terraform;
