@@ -270,11 +270,12 @@ async fn a_dns_failure_does_not_stop_down_removing_what_bills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_waits_for_the_eip_a_deleted_nlb_still_holds() {
     let local = LocalAws::start();
-    // The EIP stays held 40 s / 20 = 2 s after DeleteLoadBalancer.
+    // The EIP stays held 200 s / 20 = 10 s after DeleteLoadBalancer: longer
+    // than `up` takes to reach CreateLoadBalancer, even on a loaded machine.
     let proxy = FaultProxy::start(
         &local,
         &[
-            "--scale", "20", "--t-nlb", "0", "--t-reg", "0", "--t-del", "40",
+            "--scale", "20", "--t-nlb", "0", "--t-reg", "0", "--t-del", "200",
         ],
     );
     let aws = local.aws().await;
@@ -303,6 +304,10 @@ async fn up_waits_for_the_eip_a_deleted_nlb_still_holds() {
 
     let up = through(&proxy, &local).arg("up").output().unwrap();
     assert_code(&up, 0);
+    assert!(
+        model_count(&proxy, "eip_association_kept") > 0,
+        "up saw the EIP still held"
+    );
     assert_eq!(
         model_count(&proxy, "eip_create_lb_in_use"),
         0,
