@@ -22,6 +22,14 @@ What it adds (times are seconds divided by --scale; 0 disables one):
   interface for T_del: DescribeAddresses keeps its AssociationId,
   ReleaseAddress fails `InvalidIPAddress.InUse`, DisassociateAddress fails
   `AuthFailure` (the association is ELB's, not the caller's).
+  While it lingers, CreateLoadBalancer with that allocation fails
+  `ResourceInUse: The allocation IDs are not available for use` (the AWS
+  answer quoted in hashicorp/terraform-provider-aws#15031).
+- Route53 DELETE: ChangeResourceRecordSets with a DELETE whose record set
+  differs from the stored one (TTL, values, alias target, EvaluateTargetHealth,
+  SetIdentifier...) fails `InvalidChangeBatch` as on AWS ("To delete a resource
+  record set, you must specify all the same values that you specified when you
+  created it", API_ChangeResourceRecordSets); moto accepts any DELETE.
 - Task start is not the proxy's job: pass T_task/scale to local_aws.py
   `--task-start-delay` (see harness/README.md).
 - Faults per operation: throttle, 5xx, reset, latency:MS, at a seeded rate or
@@ -80,7 +88,7 @@ HOP_BY_HOP = {
 FAULT_KINDS = ("throttle", "5xx", "reset", "latency")
 MODEL_COUNTERS = (
     "nlb_provisioning", "target_initial", "eip_association_kept", "eip_release_in_use",
-    "eip_disassociate_denied",
+    "eip_disassociate_denied", "eip_create_lb_in_use", "route53_delete_mismatch",
 )
 
 
@@ -426,9 +434,13 @@ class TimingModel:
 
     # ---- hooks: before forwarding (may answer instead of moto) -------------
 
-    def before(self, call: Call, headers) -> Reply | None:
+    def before(self, call: Call, headers, path: str = "", body: bytes = b"") -> Reply | None:
         if call.service == "elasticloadbalancing" and call.operation == "DeleteLoadBalancer":
             self._prepare_delete(call, headers)
+        if call.service == "elasticloadbalancing" and call.operation == "CreateLoadBalancer":
+            return self._refuse_lingering_allocation(call)
+        if call.service == "route53" and call.operation == "ChangeResourceRecordSets":
+            return self._refuse_inexact_delete(call, headers, path, body)
         if call.service != "ec2":
             return None
         if call.operation == "ReleaseAddress":
@@ -641,6 +653,53 @@ class TimingModel:
                     return linger
         return None
 
+    def _refuse_lingering_allocation(self, call: Call) -> Reply | None:
+        """AWS refuses a new NLB an EIP that a deleted one still holds."""
+        allocations = [v[0] for k, v in call.params.items()
+                       if re.fullmatch(r"SubnetMappings\.member\.\d+\.AllocationId", k) and v and v[0]]
+        for allocation in allocations:
+            linger = self._lingering_for(allocation_id=allocation)
+            if linger:
+                self.stats.count(call, "model", "eip_create_lb_in_use")
+                log.info("CreateLoadBalancer refused: %s still associated (%s)", allocation, linger.association_id)
+                return aws_error(call, 400, "ResourceInUse", "The allocation IDs are not available for use")
+        return None
+
+    # ---- Route53: a DELETE must carry the record's current values ----------
+
+    def _refuse_inexact_delete(self, call: Call, headers, path: str, body: bytes) -> Reply | None:
+        root = parse_xml(body)
+        match = re.search(r"/hostedzone/([^/]+)/rrset", path)
+        if root is None or not match:
+            return None
+        deletes = [change for change in find_path(root, "ChangeBatch", "Changes", "Change")
+                   if (child_text(change, "Action") or "").upper() == "DELETE"]
+        if not deletes:
+            return None
+        stored = self.upstream.route53_record_sets(match.group(1), headers)
+        if stored is None:
+            return None  # could not read the zone: let moto answer
+        for change in deletes:
+            wanted = child(change, "ResourceRecordSet")
+            if wanted is None:
+                continue
+            wanted_key = record_set_values(wanted)
+            name, kind = wanted_key["name"], wanted_key["type"]
+            same_set = [r for r in stored if (r["name"], r["type"], r["set_identifier"])
+                        == (name, kind, wanted_key["set_identifier"])]
+            if not same_set:
+                problem = "it was not found"
+            elif same_set[0] != wanted_key:
+                problem = "the values provided do not match the current values"
+            else:
+                continue
+            self.stats.count(call, "model", "route53_delete_mismatch")
+            log.info("Route53 DELETE refused for %s %s: %s (sent %s, stored %s)", name, kind, problem,
+                     wanted_key, same_set[0] if same_set else None)
+            return aws_error(call, 400, "InvalidChangeBatch",
+                             f"[Tried to delete resource record set [name='{name}', type='{kind}'] but {problem}]")
+        return None
+
     def _rewrite_addresses(self, call: Call, body: bytes) -> bytes:
         now = time.monotonic()
         with self._lock:
@@ -668,6 +727,28 @@ class TimingModel:
             return body
         self.stats.count(call, "model", "eip_association_kept")
         return serialize_xml(root, body)
+
+
+def record_set_values(record: ET.Element) -> dict[str, Any]:
+    """What Route53 compares on a DELETE, normalised (names end in a dot and
+    are case-blind; an omitted EvaluateTargetHealth reads as false)."""
+    def dotted(name: str | None) -> str:
+        return (name or "").lower().rstrip(".") + "."
+
+    alias = child(record, "AliasTarget")
+    values = sorted(v.text or "" for v in find_path(record, "ResourceRecords", "ResourceRecord", "Value"))
+    return {
+        "name": dotted(child_text(record, "Name")),
+        "type": (child_text(record, "Type") or "").upper(),
+        "set_identifier": child_text(record, "SetIdentifier"),
+        "ttl": child_text(record, "TTL"),
+        "values": values,
+        "alias": None if alias is None else {
+            "zone": child_text(alias, "HostedZoneId"),
+            "dns": dotted(child_text(alias, "DNSName")),
+            "evaluate": (child_text(alias, "EvaluateTargetHealth") or "false").lower(),
+        },
+    }
 
 
 # --------------------------------------------------------------------------
@@ -719,6 +800,31 @@ class Upstream:
                 headers.append((extra, client_headers.get(extra)))
         reply = self.send("POST", "/", headers, body)
         return parse_xml(reply.body) if reply.status == 200 else None
+
+    def route53_record_sets(self, zone_id: str, client_headers) -> list[dict[str, Any]] | None:
+        """Every record set of the zone, as `record_set_values` (moto does not
+        check signatures; the client's Authorization is passed on anyway)."""
+        found: list[dict[str, Any]] = []
+        query = ""
+        for _page in range(100):
+            headers = [("Host", f"{self.host}:{self.port}")]
+            if client_headers.get("Authorization"):
+                headers.append(("Authorization", client_headers.get("Authorization")))
+            try:
+                reply = self.send("GET", f"/2013-04-01/hostedzone/{zone_id}/rrset{query}", headers, b"")
+            except OSError as err:
+                log.warning("could not list the zone's records from upstream: %s", err)
+                return None
+            root = parse_xml(reply.body) if reply.status == 200 else None
+            if root is None:
+                return None
+            found += [record_set_values(r) for r in find_path(root, "ResourceRecordSets", "ResourceRecordSet")]
+            if (child_text(root, "IsTruncated") or "").lower() != "true":
+                return found
+            params = {"name": child_text(root, "NextRecordName"), "type": child_text(root, "NextRecordType"),
+                      "identifier": child_text(root, "NextRecordIdentifier")}
+            query = "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v})
+        return found
 
     def lb_address_associations(self, lb_arn: str, client_headers) -> list[dict[str, Any]]:
         """The EIP associations of the LB's network interfaces (described
@@ -898,7 +1004,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 self._send(unavailable_reply(call))
             return
 
-        answered = state.model.before(call, self.headers)
+        answered = state.model.before(call, self.headers, self.path, body)
         if answered is not None:
             self._send(answered)
             return

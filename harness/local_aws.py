@@ -6,7 +6,7 @@ what moto does not do by itself.
     python harness/local_aws.py serve [--ready-file PATH] [--port 0]
         [--project jitsi-video-platform] [--region us-east-1]
         [--domain meet.example.test] [--no-base] [--shim-interval 1.0]
-        [--task-start-delay 0]
+        [--task-start-delay 0] [--task-stop-delay 0]
 
 See harness/README.md for the ready-file schema and what the shim models.
 
@@ -139,7 +139,29 @@ class MotoServer:
         self._thread.join()
 
 
+def apply_list_tasks_default() -> None:
+    """ECS ListTasks without desiredStatus lists only tasks whose desired
+    status is RUNNING ("The default status filter is RUNNING",
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html);
+    moto lists every task then. A task being stopped (desired STOPPED, still
+    running) is therefore only found with desiredStatus=STOPPED, as on AWS."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.list_tasks
+    if getattr(original, "applies_aws_default", False):
+        return
+
+    def list_tasks(self, cluster_str=None, container_instance=None, family=None, started_by=None,
+                   service_name=None, desiredStatus=None):
+        return original(self, cluster_str, container_instance, family, started_by, service_name,
+                        desiredStatus or "RUNNING")
+
+    list_tasks.applies_aws_default = True
+    EC2ContainerServiceBackend.list_tasks = list_tasks
+
+
 def start_moto(port: int) -> tuple[MotoServer, str]:
+    apply_list_tasks_default()
     if port != 0:
         ensure_port_free(port)
     # Port 0 goes to the server as is: the OS picks a free port at bind time,
@@ -504,6 +526,13 @@ class MotoInternals:
             containers.append(container)
         return containers
 
+    def set_desired_stopped(self, task_arn: str) -> None:
+        """ECS sets a task's desired status to STOPPED as it starts stopping
+        it; the task runs on (lastStatus unchanged) until it has stopped."""
+        task = self._task(task_arn)
+        if task is not None:
+            task.desired_status = "STOPPED"
+
     def set_task_status(self, task_arn: str, status: str) -> None:
         """moto creates Fargate tasks directly in RUNNING and its lifecycle
         model has no PENDING, so the shim sets the status here."""
@@ -634,6 +663,8 @@ class ControlPlaneShim:
     internals: MotoInternals
     interval: float
     task_start_delay: float
+    # seconds a task being stopped keeps running with desired status STOPPED
+    task_stop_delay: float = 0.0
     # set by the server on every request that may change state
     changed: threading.Event = field(default_factory=threading.Event)
     # operation -> when a client's last call of it was answered (the server's)
@@ -641,6 +672,8 @@ class ControlPlaneShim:
     stop_event: threading.Event = field(default_factory=threading.Event)
     # task ARN -> monotonic time the shim started it, for --task-start-delay
     _pending_since: dict[str, float] = field(default_factory=dict)
+    # task ARN -> (monotonic time its stop began, cluster ARN, reason), for --task-stop-delay
+    _stopping_since: dict[str, tuple[float, str, str]] = field(default_factory=dict)
     # NLBs seen without tags once: moto tags an LB just after creating it
     _untagged_lbs_seen: set[str] = field(default_factory=set)
     # monotonic time the current pass began
@@ -672,6 +705,7 @@ class ControlPlaneShim:
         due = [self.interval]
         now = time.monotonic()
         due += [max(0.0, since + self.task_start_delay - now) for since in self._pending_since.values()]
+        due += [max(0.0, since + self.task_stop_delay - now) for since, _, _ in self._stopping_since.values()]
         if self._untagged_lbs_seen:
             due.append(0.02)
         return min(due)
@@ -679,6 +713,7 @@ class ControlPlaneShim:
     def run_once(self) -> None:
         self._pass_started = time.monotonic()
         self._guarded("ecs-due", self._promote_due_tasks)
+        self._guarded("ecs-stop-due", self._finish_due_stops)
         self._guarded("ecs", self.reconcile_ecs_services)
         self._guarded("nlb", self.reconcile_nlb_interfaces)
 
@@ -690,6 +725,13 @@ class ControlPlaneShim:
                 self.internals.set_task_status(arn, "RUNNING")
                 self._pending_since.pop(arn, None)
                 log.info("shim: task %s PENDING -> RUNNING", short_arn(arn))
+
+    def _finish_due_stops(self) -> None:
+        """Tasks whose --task-stop-delay has ended stop for good."""
+        for arn, (since, cluster_arn, reason) in list(self._stopping_since.items()):
+            if self._pass_started - since >= self.task_stop_delay:
+                self._stopping_since.pop(arn, None)
+                self._stop_task(cluster_arn, arn, reason)
 
     def _guarded(self, step: str, action) -> None:
         """One failing step must never kill the shim or starve the others."""
@@ -728,7 +770,10 @@ class ControlPlaneShim:
         # moto's ListTasks ignores serviceName: list the cluster's tasks and
         # tell services apart by group afterwards.
         ecs = self.clients.ecs
-        arns = list(paginate(ecs, "list_tasks", "taskArns", cluster=cluster_arn))
+        # Both desired statuses: ListTasks lists desired RUNNING by default,
+        # and stopped tasks' ENIs are released from this list too.
+        arns = [arn for desired in ("RUNNING", "STOPPED")
+                for arn in paginate(ecs, "list_tasks", "taskArns", cluster=cluster_arn, desiredStatus=desired)]
         tasks = []
         for batch in chunks(arns, 100):
             tasks += ecs.describe_tasks(cluster=cluster_arn, tasks=batch)["tasks"]
@@ -747,7 +792,9 @@ class ControlPlaneShim:
     def _reconcile_service(self, cluster_arn: str, service: dict, cluster_tasks: list[dict]) -> None:
         name = service["serviceName"]
         group = SERVICE_GROUP_PREFIX + name
-        live = [t for t in cluster_tasks if t.get("group") == group and t["lastStatus"] != "STOPPED"]
+        # A task being stopped (desired STOPPED) no longer counts toward the service.
+        live = [t for t in cluster_tasks if t.get("group") == group and t["lastStatus"] != "STOPPED"
+                and t.get("desiredStatus") != "STOPPED"]
         desired = service["desiredCount"]
         if desired < len(live):
             log.info("shim: StopTask for service %s (desired %d, live %d)", name, desired, len(live))
@@ -797,8 +844,21 @@ class ControlPlaneShim:
         ordered = sorted(live, key=lambda t: t["lastStatus"] == "RUNNING")
         to_stop, keep = ordered[:surplus], ordered[surplus:]
         for task in to_stop:
-            self._stop_task(cluster_arn, task["taskArn"], "Scaled in by shim")
+            self._begin_stop(cluster_arn, task["taskArn"], "Scaled in by shim")
         return keep
+
+    def _begin_stop(self, cluster_arn: str, task_arn: str, reason: str) -> None:
+        """With --task-stop-delay, a scaled-in task first only has its desired
+        status set to STOPPED and keeps running for the delay, as ECS drains
+        and stops it; without, it stops at once."""
+        if self.task_stop_delay <= 0:
+            self._stop_task(cluster_arn, task_arn, reason)
+            return
+        self.internals.set_desired_stopped(task_arn)
+        self._pending_since.pop(task_arn, None)
+        self._stopping_since[task_arn] = (self._pass_started, cluster_arn, reason)
+        log.info("shim: stopping task %s (desired STOPPED, stops in %.2fs)", short_arn(task_arn),
+                 self.task_stop_delay)
 
     def _stop_orphaned_tasks(self, cluster_arn: str, active_services: set[str], tasks: list[dict]) -> None:
         """ECS stops the tasks of a deleted service; moto leaves them running."""
@@ -812,6 +872,7 @@ class ControlPlaneShim:
     def _stop_task(self, cluster_arn: str, task_arn: str, reason: str) -> None:
         self.clients.ecs.stop_task(cluster=cluster_arn, task=task_arn, reason=reason)
         self._pending_since.pop(task_arn, None)
+        self._stopping_since.pop(task_arn, None)
         eni_id = self.internals.release_stopped_task(task_arn)
         log.info("shim: stopped task %s, deleted its ENI %s", short_arn(task_arn), eni_id)
 
@@ -984,6 +1045,7 @@ def serve(args: argparse.Namespace) -> int:
             changed=server.changed,
             changed_at=server.changed_at,
             task_start_delay=args.task_start_delay,
+            task_stop_delay=args.task_stop_delay,
         )
         shim.start()
 
@@ -1023,6 +1085,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--shim-interval", type=float, default=1.0, help="longest pause between shim passes; a change made through the API starts one at once")
     run.add_argument("--task-start-delay", type=float, default=0.0,
                      help="seconds a service task stays PENDING before RUNNING")
+    run.add_argument("--task-stop-delay", type=float, default=0.0,
+                     help="seconds a scaled-in task keeps running with desired status STOPPED before it stops")
     return parser.parse_args(argv)
 
 

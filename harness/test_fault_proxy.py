@@ -265,6 +265,32 @@ def check_delete_keeps_eip(aws: dict, direct: dict, state: dict) -> None:
     expect_error(lambda: aws["ec2"].release_address(AllocationId=allocation_id), "InvalidIPAddress.InUse", 400)
     expect_error(lambda: aws["ec2"].disassociate_address(AssociationId=association), "AuthFailure", 400)
     expect(address(direct, allocation_id) != {}, "a refused ReleaseAddress reached moto")
+    subnet = lb["AvailabilityZones"][0]["SubnetId"]
+
+    def create_with_the_eip() -> dict:
+        return aws["elbv2"].create_load_balancer(
+            Name="selfcheck-eip-reuse", Type="network", Scheme="internet-facing",
+            SubnetMappings=[{"SubnetId": subnet, "AllocationId": allocation_id}])["LoadBalancers"][0]
+
+    refused = expect_error(create_with_the_eip, "ResourceInUse", 400)
+    expect("allocation IDs are not available" in refused.response["Error"]["Message"],
+           f"message {refused.response['Error']['Message']!r}")
+    expect(not [b for b in direct["elbv2"].describe_load_balancers()["LoadBalancers"]
+                if b["LoadBalancerName"] == "selfcheck-eip-reuse"], "a refused CreateLoadBalancer reached moto")
+
+    def created() -> dict | None:
+        try:
+            return create_with_the_eip()
+        except botocore.exceptions.ClientError as err:
+            if err.response["Error"]["Code"] != "ResourceInUse":
+                raise
+            return None
+
+    second = wait_until("CreateLoadBalancer to accept the allocation again", created, DEL_S + SLACK, 0.1)
+    elapsed = time.monotonic() - deleted
+    expect(elapsed >= DEL_S - 0.1, f"allocation reusable after {elapsed:.2f}s, before T_del/scale = {DEL_S:.2f}s")
+    deleted = time.monotonic()
+    aws["elbv2"].delete_load_balancer(LoadBalancerArn=second["LoadBalancerArn"])
 
     def released() -> bool:
         try:
@@ -281,7 +307,39 @@ def check_delete_keeps_eip(aws: dict, direct: dict, state: dict) -> None:
     expect(address(direct, allocation_id) == {}, "EIP still in moto after release")
     model = control(state["endpoint"], "/__proxy/stats")["totals"]["model"]
     expect(model["eip_release_in_use"] >= 1 and model["eip_disassociate_denied"] == 1
-           and model["eip_association_kept"] >= 2, f"model stats {model}")
+           and model["eip_association_kept"] >= 2 and model["eip_create_lb_in_use"] >= 1, f"model stats {model}")
+
+
+def check_route53_delete_must_match(aws: dict, direct: dict, ready: dict) -> None:
+    zone, name = ready["hosted_zone_id"], "exact-delete.example.test."
+    r53 = aws["route53"]
+
+    def change(action: str, record: dict) -> Any:
+        return r53.change_resource_record_sets(
+            HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record}]})
+
+    def stored() -> list[dict]:
+        sets = direct["route53"].list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        return [r for r in sets if r["Name"] == name]
+
+    alias = {"Name": name, "Type": "A", "AliasTarget": {
+        "HostedZoneId": "Z26RNL4JYFTOTI", "DNSName": "selfcheck-nlb-1.us-east-1.elb.amazonaws.com",
+        "EvaluateTargetHealth": False}}
+    plain = {"Name": "plain-" + name, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "192.0.2.7"}]}
+    change("UPSERT", alias)
+    change("UPSERT", plain)
+    flipped = {**alias, "AliasTarget": {**alias["AliasTarget"], "EvaluateTargetHealth": True}}
+    err = expect_error(lambda: change("DELETE", flipped), "InvalidChangeBatch", 400)
+    expect("do not match the current values" in err.response["Error"]["Message"], f"message {err.response['Error']}")
+    expect(len(stored()) == 1, "a refused DELETE reached moto")
+    expect_error(lambda: change("DELETE", {**plain, "TTL": 60}), "InvalidChangeBatch", 400)
+    expect_error(lambda: change("DELETE", {**plain, "ResourceRecords": [{"Value": "192.0.2.8"}]}),
+                 "InvalidChangeBatch", 400)
+    missing = expect_error(lambda: change("DELETE", {**alias, "Name": "absent." + name}), "InvalidChangeBatch", 400)
+    expect("not found" in missing.response["Error"]["Message"], f"message {missing.response['Error']}")
+    change("DELETE", alias)
+    change("DELETE", plain)
+    expect(stored() == [], f"exact DELETE left {stored()}")
 
 
 # --------------------------------------------------------------------------
@@ -475,8 +533,11 @@ def main() -> int:
             results.check("HTTP/1.1 keep-alive: one connection, three requests", lambda: check_keep_alive(endpoint))
             if results.check("NLB provisioning until T_nlb/scale, then active",
                              lambda: check_nlb_provisioning(aws, direct, ready, state)):
-                results.check("DeleteLoadBalancer: EIP stays associated for T_del/scale (InUse, AuthFailure)",
+                results.check("DeleteLoadBalancer: EIP stays associated for T_del/scale (InUse, AuthFailure, "
+                              "CreateLoadBalancer ResourceInUse)",
                               lambda: check_delete_keeps_eip(aws, direct, state))
+            results.check("Route53 DELETE must match the stored record (InvalidChangeBatch otherwise)",
+                          lambda: check_route53_delete_must_match(aws, direct, ready))
             results.check("registered target initial until T_reg/scale, then healthy",
                           lambda: check_target_registration(aws, ready, state))
             results.check("task PENDING for --task-start-delay through the proxy", lambda: check_task_start(aws, ready))

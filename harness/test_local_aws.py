@@ -260,8 +260,15 @@ def check_nlb_delete_frees_eip(aws: dict, state: dict) -> None:
 
 
 def check_scale_down(aws: dict, ready: dict) -> None:
+    running = [t["taskArn"] for t in live_service_tasks(aws, ready)]
+    expect(running, "no task to scale down")
     aws["ecs"].update_service(cluster=ready["cluster"], service=ready["service"], desiredCount=0)
     wait_until("no live task of the service", lambda: live_service_tasks(aws, ready) == [])
+    # ListTasks' default filter is desiredStatus RUNNING, as on AWS (moto lists all).
+    listed = aws["ecs"].list_tasks(cluster=ready["cluster"])["taskArns"]
+    stopped = aws["ecs"].list_tasks(cluster=ready["cluster"], desiredStatus="STOPPED")["taskArns"]
+    expect(not set(running) & set(listed), f"default ListTasks lists stopped tasks {listed}")
+    expect(set(running) <= set(stopped), f"desiredStatus=STOPPED lists {stopped}, not {running}")
     wait_until("runningCount 0", lambda: aws["ecs"].describe_services(
         cluster=ready["cluster"], services=[ready["service"]])["services"][0]["runningCount"] == 0)
 

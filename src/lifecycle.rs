@@ -146,6 +146,7 @@ async fn prepare_load_balancer(
 ) -> Result<Ingress> {
     let aws = &ctx.aws;
     let mut existing = elb::find_load_balancer(aws, &ctx.names.nlb()).await?;
+    let mut replaced = false;
     if let Some(lb) = &existing {
         // An NLB's subnet and address cannot change in place; one built for
         // another subnet or address is replaced rather than left half-right.
@@ -156,11 +157,26 @@ async fn prepare_load_balancer(
             step.progress("replacing a load balancer built for another subnet or address");
             delete_load_balancer(ctx, lb, step).await?;
             existing = None;
+            replaced = true;
         }
     }
     let load_balancer = match existing {
         Some(lb) => lb,
         None => {
+            // A deleted NLB keeps its EIP associated for a while, and until it
+            // lets go CreateLoadBalancer with that allocation fails
+            // `ResourceInUse: The allocation IDs are not available for use`
+            // (seen in hashicorp/terraform-provider-aws#15031 and
+            // terraform-aws-modules/terraform-aws-alb#171). With no NLB of
+            // ours, an associated EIP is such a leftover (a `down` killed
+            // between the NLB's deletion and the release, or the replacement
+            // just above). Waiting keeps the address: users who point an A
+            // record at it (no hosted_zone_id) keep working, where a fresh EIP
+            // would change it and the old one would still need this wait to
+            // be released.
+            if replaced || eip.association_id.is_some() {
+                wait_eip_free(ctx, eip, step).await?;
+            }
             step.progress("creating load balancer");
             let lb = elb::create_nlb(aws, &ctx.names, &base.subnet.id, &eip.allocation_id).await?;
             ctx.note_created(format!("load balancer {}", lb.name));
@@ -400,7 +416,8 @@ pub async fn wait_healthy(
     .await
 }
 
-/// Scales to 0 and waits until no task of the service is left.
+/// Scales to 0 and waits until no task of the service is left, counting
+/// those ECS is still stopping (desired STOPPED, not yet STOPPED).
 pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
     let c = &ctx.config;
     let Some(service) = ecs::service(&ctx.aws, &c.cluster, &c.service).await? else {
@@ -411,14 +428,21 @@ pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
     }
     let spec = ctx.wait_spec(format!("the tasks of service {} to stop", c.service), c.timeouts.task_stopped).with_fix("check the ECS console for a task stuck in DEACTIVATING; re-run `meetctl down` to resume");
     poll_until(&spec, progress(step), || async {
-        let tasks = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+        let tasks = ecs::service_tasks_not_stopped(&ctx.aws, &c.cluster, &c.service).await?;
         Ok(if tasks.is_empty() {
             Probe::Ready(())
         } else {
             Probe::Pending(
                 tasks
                     .iter()
-                    .map(|t| format!("task {} {}", t.short_id(), t.last_status))
+                    .map(|t| {
+                        format!(
+                            "task {} {} (desired {})",
+                            t.short_id(),
+                            t.last_status,
+                            t.desired_status
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(", "),
             )
@@ -444,13 +468,15 @@ pub async fn delete_load_balancer(ctx: &Context, lb: &LoadBalancer, step: &Step)
     .await
 }
 
-/// Releases an EIP once nothing holds it: the NLB's network interface goes
-/// away some time after the NLB itself, and releasing earlier fails.
-pub async fn release_eip(ctx: &Context, eip: &ElasticIp, step: &Step) -> Result<()> {
-    let spec = ctx.wait_spec(
-        format!("Elastic IP {} to be detached", eip.public_ip),
-        ctx.config.timeouts.nlb_deleted,
-    );
+/// Waits until nothing holds the EIP: the network interface of a deleted NLB
+/// lets go of it some time after the NLB itself is gone.
+pub async fn wait_eip_free(ctx: &Context, eip: &ElasticIp, step: &Step) -> Result<()> {
+    let spec = ctx
+        .wait_spec(
+            format!("Elastic IP {} to be detached", eip.public_ip),
+            ctx.config.timeouts.nlb_deleted,
+        )
+        .with_fix("a deleted load balancer holds the address for a few minutes; re-run the command to resume, or raise nlb_deleted_timeout");
     let names = &ctx.names;
     poll_until(&spec, progress(step), || async {
         let now = ec2::project_eips(&ctx.aws, names).await?;
@@ -465,27 +491,68 @@ pub async fn release_eip(ctx: &Context, eip: &ElasticIp, step: &Step) -> Result<
             },
         )
     })
-    .await?;
+    .await
+}
+
+/// Releases an EIP once nothing holds it (releasing earlier fails).
+pub async fn release_eip(ctx: &Context, eip: &ElasticIp, step: &Step) -> Result<()> {
+    wait_eip_free(ctx, eip, step).await?;
     ec2::release_eip(&ctx.aws, eip).await
 }
 
 /// Deletes whatever the project still has tagged: load balancers, target
-/// groups and Elastic IPs, then the advertise parameter.
-pub async fn remove_billable(ctx: &Context, step: &Step) -> Result<()> {
-    for lb in elb::project_load_balancers(&ctx.aws, &ctx.names).await? {
-        step.progress(&format!("deleting load balancer {}", lb.name));
-        delete_load_balancer(ctx, &lb, step).await?;
+/// groups and Elastic IPs, then the advertise parameter. One failure does not
+/// stop the rest: every piece that can go goes, and every failure is
+/// returned. Addresses are released only once every load balancer is gone
+/// (one that failed to go still holds its address).
+pub async fn remove_billable(ctx: &Context, step: &Step) -> Vec<Error> {
+    let mut failures = Vec::new();
+    let keep_going = |result: Result<()>, failures: &mut Vec<Error>| {
+        if let Err(e) = result {
+            step.progress(&format!("failed: {e}"));
+            failures.push(e);
+        }
+    };
+    match elb::project_load_balancers(&ctx.aws, &ctx.names).await {
+        Ok(load_balancers) => {
+            for lb in load_balancers {
+                step.progress(&format!("deleting load balancer {}", lb.name));
+                keep_going(delete_load_balancer(ctx, &lb, step).await, &mut failures);
+            }
+        }
+        Err(e) => keep_going(Err(e), &mut failures),
     }
-    for tg in elb::project_target_groups(&ctx.aws, &ctx.names).await? {
-        step.progress(&format!("deleting target group {}", tg.name));
-        elb::delete_target_group(&ctx.aws, &tg.arn).await?;
+    let load_balancers_gone = failures.is_empty();
+    match elb::project_target_groups(&ctx.aws, &ctx.names).await {
+        Ok(groups) => {
+            for tg in groups {
+                step.progress(&format!("deleting target group {}", tg.name));
+                keep_going(
+                    elb::delete_target_group(&ctx.aws, &tg.arn).await,
+                    &mut failures,
+                );
+            }
+        }
+        Err(e) => keep_going(Err(e), &mut failures),
     }
-    for eip in ec2::project_eips(&ctx.aws, &ctx.names).await? {
-        step.progress(&format!("releasing Elastic IP {}", eip.public_ip));
-        release_eip(ctx, &eip, step).await?;
+    if load_balancers_gone {
+        match ec2::project_eips(&ctx.aws, &ctx.names).await {
+            Ok(eips) => {
+                for eip in eips {
+                    step.progress(&format!("releasing Elastic IP {}", eip.public_ip));
+                    keep_going(release_eip(ctx, &eip, step).await, &mut failures);
+                }
+            }
+            Err(e) => keep_going(Err(e), &mut failures),
+        }
     }
-    ssm::delete(&ctx.aws, &ctx.names.advertise_parameter()).await?;
-    Ok(())
+    keep_going(
+        ssm::delete(&ctx.aws, &ctx.names.advertise_parameter())
+            .await
+            .map(|_| ()),
+        &mut failures,
+    );
+    failures
 }
 
 /// What billable resources tagged for the project remain (empty = proven clean).

@@ -73,6 +73,22 @@ impl Names {
         ]
     }
 
+    /// True when a resource's tags say meetctl made it for this project
+    /// (`Project=<project>` and `ManagedBy=meetctl`): only such a resource
+    /// found by name is adopted.
+    pub fn is_made_by_meetctl<'a>(
+        &self,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> bool {
+        let mut project = false;
+        let mut meetctl = false;
+        for (k, v) in tags {
+            project |= k == TAG_PROJECT && v == self.project;
+            meetctl |= k == TAG_MANAGED_BY && v == MANAGED_BY;
+        }
+        project && meetctl
+    }
+
     /// True when a resource's tags mark it as this project's on-demand
     /// (billable) part: created by meetctl, or by the Terraform module in
     /// the `terraform` ingress mode (which tags `ManagedBy=terraform`).

@@ -3,7 +3,8 @@
 
 use crate::aws::ec2::{self, SecurityGroup, Subnet};
 use crate::aws::ecs::{self, Service, TaskSize};
-use crate::aws::{acm, route53, ssm, sts};
+use crate::aws::{acm, elb, route53, ssm, sts};
+use crate::config;
 use crate::error::{Error, Result};
 use crate::Context;
 
@@ -63,14 +64,33 @@ pub async fn run(ctx: &Context, domain: &str) -> Result<Base> {
             None => Ok(()),
         }
     };
-    let (subnets, security_group, task_size, (), (), missing_secrets) = tokio::try_join!(
+    // With ingress "terraform" the module owns these names (and Terraform
+    // itself refuses a duplicate); meetctl adopts by name only in "nlb" mode.
+    let foreign = async {
+        match c.ingress {
+            config::Ingress::Nlb => elb::foreign_with_our_names(&ctx.aws, &ctx.names).await,
+            config::Ingress::Terraform => Ok(Vec::new()),
+        }
+    };
+    let (subnets, security_group, task_size, (), (), missing_secrets, foreign) = tokio::try_join!(
         ec2::subnets(&ctx.aws, &c.project, c.subnet_ids.as_deref()),
         ec2::security_group(&ctx.aws, &c.project, c.security_group_id.as_deref()),
         ecs::task_size(&ctx.aws, &service.task_definition),
         certificate,
         zone,
         ssm::missing_secrets(&ctx.aws, &ctx.names),
+        foreign,
     )?;
+    if !foreign.is_empty() {
+        return Err(Error::preflight(
+            foreign.join(", "),
+            format!(
+                "has meetctl's name for project `{}` but not its tags ManagedBy=meetctl and Project={}: meetctl did not create it and will not adopt or delete it",
+                c.project, c.project
+            ),
+            "set another `project` (every name derives from it), or delete that resource if nobody needs it; if it is a leftover of meetctl, tag it ManagedBy=meetctl, Lifecycle=on-demand and Project=<project> so `meetctl down` removes it",
+        ));
+    }
     let subnet = subnets.first().cloned().ok_or_else(|| {
         Error::preflight(
             "subnet_ids",

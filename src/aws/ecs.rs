@@ -1,7 +1,9 @@
 //! The ECS service that runs the Jitsi task: scale it between 0 and 1, pin it
 //! to the NLB's subnet, and find its tasks and their private addresses.
 
-use aws_sdk_ecs::types::{AssignPublicIp, AwsVpcConfiguration, NetworkConfiguration};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, DesiredStatus, NetworkConfiguration,
+};
 
 use super::{aws_error, Aws};
 use crate::error::{Error, Result};
@@ -132,17 +134,55 @@ pub async fn scale(
     Ok(())
 }
 
-/// Tasks of the service that have not stopped, matched by task group.
+/// Tasks of the service that ECS means to run (ListTasks' default filter is
+/// desiredStatus RUNNING), matched by task group.
 pub async fn service_tasks(aws: &Aws, cluster: &str, service: &str) -> Result<Vec<Task>> {
-    let list = aws
-        .ecs
+    let arns = list_task_arns(aws, cluster, service, DesiredStatus::Running).await?;
+    describe_tasks(aws, cluster, service, &arns).await
+}
+
+/// Every task of the service that has not stopped yet, including those ECS
+/// is stopping: after a scale-in a task's desired status is STOPPED at once
+/// while it still runs (and bills) through DEACTIVATING/STOPPING, and
+/// ListTasks leaves it out unless asked for desiredStatus STOPPED
+/// (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ListTasks.html:
+/// "The default status filter is RUNNING").
+pub async fn service_tasks_not_stopped(
+    aws: &Aws,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<Task>> {
+    let (running, stopping) = tokio::try_join!(
+        list_task_arns(aws, cluster, service, DesiredStatus::Running),
+        list_task_arns(aws, cluster, service, DesiredStatus::Stopped),
+    )?;
+    let mut arns = running;
+    for arn in stopping {
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    describe_tasks(aws, cluster, service, &arns).await
+}
+
+/// ListTasks, every page (100 tasks a page).
+async fn list_task_arns(
+    aws: &Aws,
+    cluster: &str,
+    service: &str,
+    desired: DesiredStatus,
+) -> Result<Vec<String>> {
+    aws.ecs
         .list_tasks()
         .cluster(cluster)
         .service_name(service)
+        .desired_status(desired)
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
-        .map_err(aws_error("ecs:ListTasks", format!("{cluster}/{service}")))?;
-    describe_tasks(aws, cluster, service, list.task_arns()).await
+        .map_err(aws_error("ecs:ListTasks", format!("{cluster}/{service}")))
 }
 
 /// Those of `arns` that are tasks of the service and have not stopped.
@@ -155,20 +195,24 @@ pub async fn describe_tasks(
     if arns.is_empty() {
         return Ok(Vec::new());
     }
-    let out = aws
-        .ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns.to_vec()))
-        .send()
-        .await
-        .map_err(aws_error(
-            "ecs:DescribeTasks",
-            format!("{cluster}/{service}"),
-        ))?;
+    // DescribeTasks takes at most 100 tasks a call.
+    let mut described = Vec::new();
+    for chunk in arns.chunks(100) {
+        let out = aws
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(aws_error(
+                "ecs:DescribeTasks",
+                format!("{cluster}/{service}"),
+            ))?;
+        described.extend(out.tasks().iter().cloned());
+    }
     let group = Names::task_group(service);
-    Ok(out
-        .tasks()
+    Ok(described
         .iter()
         .filter(|t| t.group() == Some(group.as_str()) && t.last_status() != Some("STOPPED"))
         .map(|t| Task {

@@ -254,19 +254,21 @@ pub async fn delete_target_group(aws: &Aws, arn: &str) -> Result<()> {
 }
 
 pub async fn listeners(aws: &Aws, lb_arn: &str) -> Result<Vec<Listener>> {
-    let out = match aws
+    let listed = aws
         .elb
         .describe_listeners()
         .load_balancer_arn(lb_arn)
+        .into_paginator()
+        .items()
         .send()
-        .await
-    {
-        Ok(out) => out,
+        .try_collect()
+        .await;
+    let listed = match listed {
+        Ok(listed) => listed,
         Err(e) if super::error_code(&e) == Some("LoadBalancerNotFound") => return Ok(Vec::new()),
         Err(e) => return Err(aws_error("elbv2:DescribeListeners", lb_arn)(e)),
     };
-    Ok(out
-        .listeners()
+    Ok(listed
         .iter()
         .map(|l| Listener {
             arn: l.listener_arn().unwrap_or_default().to_string(),
@@ -410,9 +412,9 @@ pub async fn deregister(aws: &Aws, tg: &TargetGroup, stale: &[Target]) -> Result
     Ok(())
 }
 
-/// ARNs among `arns` tagged as the project's on-demand part (DescribeTags takes 20 at a time).
-async fn ours(aws: &Aws, names: &Names, arns: Vec<String>) -> Result<Vec<String>> {
-    let mut mine = Vec::new();
+/// Each of `arns` with its tags (DescribeTags takes 20 at a time).
+async fn tags_of(aws: &Aws, arns: Vec<String>) -> Result<Vec<(String, Vec<(String, String)>)>> {
+    let mut tagged = Vec::new();
     for chunk in arns.chunks(20) {
         let out = aws
             .elb
@@ -422,16 +424,79 @@ async fn ours(aws: &Aws, names: &Names, arns: Vec<String>) -> Result<Vec<String>
             .await
             .map_err(aws_error("elbv2:DescribeTags", "load balancer resources"))?;
         for d in out.tag_descriptions() {
-            if names.is_on_demand(
-                d.tags()
-                    .iter()
-                    .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
-            ) {
-                mine.extend(d.resource_arn().map(String::from));
-            }
+            let tags = d
+                .tags()
+                .iter()
+                .map(|t| {
+                    let (k, v) = (t.key().unwrap_or_default(), t.value().unwrap_or_default());
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            tagged.extend(d.resource_arn().map(|arn| (arn.to_string(), tags)));
         }
     }
-    Ok(mine)
+    Ok(tagged)
+}
+
+fn pairs(tags: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// ARNs among `arns` tagged as the project's on-demand part.
+async fn ours(aws: &Aws, names: &Names, arns: Vec<String>) -> Result<Vec<String>> {
+    Ok(tags_of(aws, arns)
+        .await?
+        .into_iter()
+        .filter(|(_, tags)| names.is_on_demand(pairs(tags)))
+        .map(|(arn, _)| arn)
+        .collect())
+}
+
+/// Whether the load balancer or group `arn` is tagged as the project's
+/// on-demand part (made by meetctl, or by the Terraform module).
+pub async fn is_project_on_demand(aws: &Aws, names: &Names, arn: &str) -> Result<bool> {
+    Ok(!ours(aws, names, vec![arn.to_string()]).await?.is_empty())
+}
+
+/// The load balancer and target groups that carry meetctl's names for this
+/// project but not its tags (`Project=<project>`, `ManagedBy=meetctl`), as
+/// "kind name" labels. ELB names are unique per account and region, so such
+/// a resource blocks ours; meetctl must not adopt it (its listeners, targets
+/// and deletion are someone else's).
+pub async fn foreign_with_our_names(aws: &Aws, names: &Names) -> Result<Vec<String>> {
+    let (nlb_name, jvb_name, web_name) = (
+        names.nlb(),
+        names.jvb_target_group(),
+        names.web_target_group(),
+    );
+    let (nlb, jvb, web) = tokio::try_join!(
+        find_load_balancer(aws, &nlb_name),
+        find_target_group(aws, &jvb_name),
+        find_target_group(aws, &web_name),
+    )?;
+    let found: Vec<(String, String)> = nlb
+        .map(|lb| (lb.arn, format!("load balancer {}", lb.name)))
+        .into_iter()
+        .chain(
+            [jvb, web]
+                .into_iter()
+                .flatten()
+                .map(|tg| (tg.arn, format!("target group {}", tg.name))),
+        )
+        .collect();
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tagged = tags_of(aws, found.iter().map(|(arn, _)| arn.clone()).collect()).await?;
+    Ok(found
+        .into_iter()
+        .filter(|(arn, _)| {
+            !tagged
+                .iter()
+                .any(|(a, tags)| a == arn && names.is_made_by_meetctl(pairs(tags)))
+        })
+        .map(|(_, label)| label)
+        .collect())
 }
 
 /// Every on-demand load balancer of the project, whatever its name or creator.

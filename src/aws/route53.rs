@@ -38,8 +38,12 @@ pub async fn check_zone(aws: &Aws, zone_id: &str, domain: &str) -> Result<()> {
     Ok(())
 }
 
-/// The A alias record for the domain, if any.
-pub async fn find_alias(aws: &Aws, zone_id: &str, domain: &str) -> Result<Option<AliasRecord>> {
+/// The A record set for the domain exactly as Route53 holds it, if any.
+async fn find_a_record(
+    aws: &Aws,
+    zone_id: &str,
+    domain: &str,
+) -> Result<Option<ResourceRecordSet>> {
     let name = fqdn(domain);
     let out = aws
         .route53
@@ -55,12 +59,22 @@ pub async fn find_alias(aws: &Aws, zone_id: &str, domain: &str) -> Result<Option
         .resource_record_sets()
         .iter()
         .find(|r| fqdn(r.name()) == name && *r.r#type() == RrType::A)
-        .and_then(|r| r.alias_target())
-        .map(|a| AliasRecord {
-            name: name.clone(),
-            target_dns: a.dns_name().trim_end_matches('.').to_string(),
-            target_zone: a.hosted_zone_id().to_string(),
-        }))
+        .cloned())
+}
+
+fn to_alias(name: &str, record: &ResourceRecordSet) -> Option<AliasRecord> {
+    record.alias_target().map(|a| AliasRecord {
+        name: fqdn(name),
+        target_dns: a.dns_name().trim_end_matches('.').to_string(),
+        target_zone: a.hosted_zone_id().to_string(),
+    })
+}
+
+/// The A alias record for the domain, if any.
+pub async fn find_alias(aws: &Aws, zone_id: &str, domain: &str) -> Result<Option<AliasRecord>> {
+    Ok(find_a_record(aws, zone_id, domain)
+        .await?
+        .and_then(|r| to_alias(domain, &r)))
 }
 
 fn alias_change(
@@ -129,18 +143,34 @@ pub async fn upsert_alias(
     .await
 }
 
-/// Deletes the record exactly as it is (Route53 wants the current values).
-pub async fn delete_alias(aws: &Aws, zone_id: &str, record: &AliasRecord) -> Result<()> {
-    change(
-        aws,
-        zone_id,
-        alias_change(
-            ChangeAction::Delete,
-            &record.name,
-            &record.target_dns,
-            &record.target_zone,
-        )?,
-        &format!("DELETE {}", record.name),
-    )
-    .await
+/// Deletes the alias `record` if it is still there and still points where
+/// it did. The DELETE carries the record set exactly as just read (alias
+/// target, EvaluateTargetHealth, any routing fields): Route53 rejects a DELETE
+/// whose values differ from the current ones with InvalidChangeBatch
+/// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html:
+/// "To delete a resource record set, you must specify all the same values
+/// that you specified when you created it"). Returns false when there was
+/// nothing (left) to delete.
+pub async fn delete_alias(aws: &Aws, zone_id: &str, record: &AliasRecord) -> Result<bool> {
+    let Some(current) = find_a_record(aws, zone_id, &record.name).await? else {
+        return Ok(false);
+    };
+    let unchanged = to_alias(&record.name, &current).is_some_and(|now| {
+        now.target_dns.eq_ignore_ascii_case(&record.target_dns)
+            && now.target_zone == record.target_zone
+    });
+    if !unchanged {
+        return Ok(false);
+    }
+    let delete = Change::builder()
+        .action(ChangeAction::Delete)
+        .resource_record_set(current)
+        .build()
+        .map_err(|e| Error::Unexpected {
+            what: "Route53 change".into(),
+            problem: e.to_string(),
+            fix: "report this as a bug".into(),
+        })?;
+    change(aws, zone_id, delete, &format!("DELETE {}", record.name)).await?;
+    Ok(true)
 }

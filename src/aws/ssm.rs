@@ -19,8 +19,13 @@ pub async fn get(aws: &Aws, name: &str) -> Result<Option<String>> {
 }
 
 /// Whether a parameter exists, without reading (or decrypting) its value.
+/// Every page is read: DescribeParameters filters after it pages, so a page
+/// may hold none of the matches and still carry a NextToken
+/// (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html:
+/// "The number of items returned, however, can be between zero and the value
+/// of MaxResults ... returns the matching values up to that point and a NextToken").
 pub async fn exists(aws: &Aws, name: &str) -> Result<bool> {
-    let out = aws
+    let mut pages = aws
         .ssm
         .describe_parameters()
         .parameter_filters(
@@ -31,10 +36,15 @@ pub async fn exists(aws: &Aws, name: &str) -> Result<bool> {
                 .build()
                 .expect("static filter"),
         )
-        .send()
-        .await
-        .map_err(aws_error("ssm:DescribeParameters", name))?;
-    Ok(!out.parameters().is_empty())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("ssm:DescribeParameters", name))?;
+        if page.parameters().iter().any(|p| p.name() == Some(name)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Creates the parameter only if absent. Returns false when it already existed.

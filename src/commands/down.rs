@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::aws::{route53, sts};
+use crate::aws::{elb, route53, sts};
 use crate::commands::{finish_step, print_failure_state, print_timings, with_lock};
 use crate::error::{Error, Result};
 use crate::lifecycle;
@@ -66,7 +66,9 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
 
 /// Two branches at once, since neither needs the other: the tasks stop while
 /// DNS, the load balancer, target groups and the address go. `down` then
-/// takes about as long as its longest wait, the address's release.
+/// takes about as long as its longest wait, the address's release. A failed
+/// step does not stop the others: every billable piece that can go goes, the
+/// sweep says what is left, and every failure is reported at the end.
 async fn teardown(ctx: &Context, observed: &Observed) -> Result<()> {
     let tasks = async {
         let step = ctx.out.step("scale-to-zero");
@@ -74,39 +76,75 @@ async fn teardown(ctx: &Context, observed: &Observed) -> Result<()> {
         finish_step(step, stopped, |_| "no task running".into())
     };
     let ingress = async {
-        remove_dns(ctx, observed).await?;
+        let mut failures = Vec::new();
+        failures.extend(remove_dns(ctx, observed).await.err());
         if ctx.config.ingress == crate::config::Ingress::Terraform {
             let step = ctx.out.step("terraform");
             let removed = lifecycle::remove_terraform_ingress(ctx, &step).await;
-            finish_step(step, removed, |_| {
+            let removed = finish_step(step, removed, |_| {
                 "module.jvb_nlb disabled (terraform apply -var nlb_enabled=false)".into()
-            })?;
+            });
+            failures.extend(removed.err());
         }
         let step = ctx.out.step("load-balancer");
-        let removed = lifecycle::remove_billable(ctx, &step).await;
-        finish_step(step, removed, |_| {
-            "listeners, load balancer, target groups, Elastic IP and advertise parameter removed"
-                .into()
-        })
+        let removal_failures = lifecycle::remove_billable(ctx, &step).await;
+        if removal_failures.is_empty() {
+            step.done(
+                "listeners, load balancer, target groups, Elastic IP and advertise parameter removed",
+            );
+        } else {
+            step.failed(&format!(
+                "{} removal(s) failed; the rest was removed",
+                removal_failures.len()
+            ));
+        }
+        failures.extend(removal_failures);
+        failures
     };
-    let (tasks, ingress) = tokio::join!(tasks, ingress);
-    tasks?;
-    ingress?;
+    let (tasks, mut failures) = tokio::join!(tasks, ingress);
+    if let Err(e) = tasks {
+        failures.insert(0, e);
+    }
 
     let step = ctx.out.step("sweep");
-    let left = lifecycle::billable_leftovers(ctx).await?;
-    if !left.is_empty() {
-        step.failed(&left.join(", "));
-        return Err(Error::Unexpected {
-            what: "teardown".into(),
-            problem: format!("still billable after down: {}", left.join(", ")),
-            fix: "re-run `meetctl down`; if it persists, delete them in the console (they carry the tags Project=<project> and Lifecycle=on-demand)".into(),
-        });
+    match lifecycle::billable_leftovers(ctx).await {
+        Ok(left) if left.is_empty() => step.done(
+            "no load balancer, target group, listener or Elastic IP tagged for the project remains",
+        ),
+        Ok(left) => {
+            step.failed(&left.join(", "));
+            failures.push(Error::Unexpected {
+                what: "teardown".into(),
+                problem: format!("still billable after down: {}", left.join(", ")),
+                fix: "re-run `meetctl down`; if it persists, delete them in the console (they carry the tags Project=<project> and Lifecycle=on-demand)".into(),
+            });
+        }
+        Err(e) => {
+            step.failed(&e.to_string());
+            failures.push(e);
+        }
     }
-    step.done(
-        "no load balancer, target group, listener or Elastic IP tagged for the project remains",
-    );
-    Ok(())
+    all_of(failures)
+}
+
+/// No failure is success; one is itself; several are listed together.
+fn all_of(mut failures: Vec<Error>) -> Result<()> {
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        n => Err(Error::Unexpected {
+            what: "down".into(),
+            problem: format!(
+                "{n} steps failed (everything else was removed):\n  - {}",
+                failures
+                    .iter()
+                    .map(|e| e.to_string().replace('\n', "\n    "))
+                    .collect::<Vec<_>>()
+                    .join("\n  - ")
+            ),
+            fix: "fix the causes above, then re-run `meetctl down` (it resumes where this run stopped)".into(),
+        }),
+    }
 }
 
 /// Deletes our alias for the domain; a record pointing elsewhere is the user's.
@@ -120,11 +158,13 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
         step.skipped("no record to delete");
         return Ok(());
     };
-    let ours = observed.load_balancer.as_ref().is_none_or(|lb| {
-        record
-            .target_dns
-            .eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.'))
-    });
+    let ours = match points_at_our_load_balancer(ctx, observed, &record.target_dns).await {
+        Ok(ours) => ours,
+        Err(e) => {
+            step.failed(&e.to_string());
+            return Err(e);
+        }
+    };
     if !ours {
         step.skipped(&format!(
             "{} points at {}, not our load balancer; left alone",
@@ -133,7 +173,67 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
         return Ok(());
     }
     let deleted = route53::delete_alias(&ctx.aws, zone, record).await;
-    finish_step(step, deleted, |_| format!("deleted {}", record.name))
+    finish_step(step, deleted, |gone| {
+        if *gone {
+            format!("deleted {}", record.name)
+        } else {
+            format!(
+                "{} already gone or changed meanwhile; left alone",
+                record.name
+            )
+        }
+    })
+    .map(|_| ())
+}
+
+/// Whether an alias target is our load balancer. While an NLB of our name
+/// exists: it is exactly that NLB's DNS name, and the NLB carries the
+/// project's tags (a same-named foreign NLB is not ours). When none exists:
+/// the target has the form AWS gives an NLB of our name in this region. That
+/// is safe because ELB names are unique per account and region: with no NLB
+/// of that name left, such a record can only point at one of our earlier,
+/// deleted NLBs (a dangling alias), never at something else of the account.
+async fn points_at_our_load_balancer(
+    ctx: &Context,
+    observed: &Observed,
+    target_dns: &str,
+) -> Result<bool> {
+    match &observed.load_balancer {
+        Some(lb) => Ok(
+            target_dns.eq_ignore_ascii_case(lb.dns_name.trim_end_matches('.'))
+                && elb::is_project_on_demand(&ctx.aws, &ctx.names, &lb.arn).await?,
+        ),
+        None => Ok(is_dns_name_of(
+            target_dns,
+            &ctx.names.nlb(),
+            &ctx.aws.region,
+        )),
+    }
+}
+
+/// True when `target` is a DNS name AWS gives a load balancer called
+/// `lb_name` in `region`: `<name>-<id>.elb.<region>.amazonaws.com` (network
+/// load balancers) or `<name>-<id>.<region>.elb.amazonaws.com` (the
+/// application form, which the local emulator uses), with or without the
+/// `dualstack.` prefix of alias targets. `<id>` has no hyphen, so the NLB
+/// `<name>-x` is not mistaken for `<name>`.
+fn is_dns_name_of(target: &str, lb_name: &str, region: &str) -> bool {
+    let target = target.trim_end_matches('.').to_ascii_lowercase();
+    let target = target.strip_prefix("dualstack.").unwrap_or(&target);
+    let Some(rest) = target.strip_prefix(&format!("{}-", lb_name.to_ascii_lowercase())) else {
+        return false;
+    };
+    let Some((id, domain)) = rest.split_once('.') else {
+        return false;
+    };
+    let elb_domains = [
+        format!("elb.{region}.amazonaws.com"),
+        format!("{region}.elb.amazonaws.com"),
+        format!("elb.{region}.amazonaws.com.cn"),
+    ];
+    !id.is_empty()
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
+        && elb_domains.iter().any(|d| d == domain)
 }
 
 fn print_report(ctx: &Context, observed: &Observed, rate: Result<Option<f64>>, started: Instant) {
@@ -212,4 +312,34 @@ fn print_plan(ctx: &Context, observed: &Observed) {
         "  AWS API calls made for this plan: {} (all reads)",
         ctx.aws.ledger.total_calls()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_dns_name_of;
+
+    #[test]
+    fn an_nlb_dns_name_is_recognised_by_name_and_region_only() {
+        let name = "jitsi-video-platform-nlb";
+        for ours in [
+            "jitsi-video-platform-nlb-0123456789abcdef.elb.eu-central-1.amazonaws.com",
+            "jitsi-video-platform-nlb-0123456789abcdef.elb.eu-central-1.amazonaws.com.",
+            "dualstack.Jitsi-Video-Platform-NLB-0123456789abcdef.elb.eu-central-1.amazonaws.com",
+            "jitsi-video-platform-nlb-1.eu-central-1.elb.amazonaws.com",
+        ] {
+            assert!(is_dns_name_of(ours, name, "eu-central-1"), "{ours}");
+        }
+        for other in [
+            // another load balancer whose name starts with ours
+            "jitsi-video-platform-nlb-old-0123456789abcdef.elb.eu-central-1.amazonaws.com",
+            // ours by name but another region's
+            "jitsi-video-platform-nlb-0123456789abcdef.elb.us-east-1.amazonaws.com",
+            // not a load balancer
+            "jitsi-video-platform-nlb-1.example.com",
+            "other-nlb-0123456789abcdef.elb.eu-central-1.amazonaws.com",
+            "jitsi-video-platform-nlb-.elb.eu-central-1.amazonaws.com",
+        ] {
+            assert!(!is_dns_name_of(other, name, "eu-central-1"), "{other}");
+        }
+    }
 }

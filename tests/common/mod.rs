@@ -192,13 +192,20 @@ pub async fn inventory(aws: &Aws) -> Inventory {
     for lb in lbs.load_balancers() {
         inv.load_balancers
             .push(lb.load_balancer_name().unwrap().to_string());
-        let ls = aws
+        // A load balancer can vanish between the two calls: a killed
+        // `down`'s DeleteLoadBalancer may still reach the emulator through
+        // the fault proxy after the client died.
+        let ls = match aws
             .elb
             .describe_listeners()
             .load_balancer_arn(lb.load_balancer_arn().unwrap())
             .send()
             .await
-            .unwrap();
+        {
+            Ok(ls) => ls,
+            Err(e) if meetctl::aws::error_code(&e) == Some("LoadBalancerNotFound") => continue,
+            Err(e) => panic!("DescribeListeners: {e:?}"),
+        };
         for l in ls.listeners() {
             inv.listeners.push((
                 l.protocol().unwrap().as_str().to_string(),
@@ -279,12 +286,13 @@ impl FaultProxy {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the fault proxy");
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: on a loaded machine Python's start alone can take many seconds.
+        let deadline = Instant::now() + Duration::from_secs(90);
         while !ready_file.exists() {
             if let Some(status) = child.try_wait().unwrap() {
                 panic!("fault proxy exited early: {status}");
             }
-            assert!(Instant::now() < deadline, "fault proxy not ready after 30s");
+            assert!(Instant::now() < deadline, "fault proxy not ready after 90s");
             std::thread::sleep(Duration::from_millis(50));
         }
         let ready: serde_json::Value =
