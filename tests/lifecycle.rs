@@ -131,13 +131,12 @@ async fn put_string(aws: &Aws, name: &str, value: &str) {
 
 /// Sets the service's desired count directly, behind meetctl's back.
 async fn set_desired(aws: &Aws, desired: i32) {
-    meetctl::aws::ecs::scale(
+    meetctl::aws::ecs::update_service(
         aws,
         &format!("{PROJECT}-cluster"),
         &format!("{PROJECT}-service"),
         desired,
-        None,
-        false,
+        Default::default(),
     )
     .await
     .unwrap();
