@@ -446,6 +446,10 @@ class MotoInternals:
 
     def __init__(self, region: str):
         self.region = region
+        # Addresses of stopped tasks' ENIs: AWS gives a new ENI any free
+        # address of the subnet, so a replacement task seldom gets the old
+        # one; handing it straight back would hide a stale target.
+        self._released_ips: set[str] = set()
 
     def _ecs(self):
         from moto.ecs.models import ecs_backends
@@ -527,7 +531,11 @@ class MotoInternals:
         cidr = eni.subnet.cidr_block
         if ip_in_cidr(eni.private_ip_address, cidr):
             return eni.private_ip_address, False
-        new_ip = first_free_ip(cidr, self._ips_in_use(except_eni=eni.id))
+        in_use = self._ips_in_use(except_eni=eni.id)
+        try:
+            new_ip = first_free_ip(cidr, in_use | self._released_ips)
+        except RuntimeError:
+            new_ip = first_free_ip(cidr, in_use)
         dns_name = eni_dns_name(new_ip, self.region)
         eni.private_ip_address = new_ip
         eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": new_ip, "PrivateDnsName": dns_name}]
@@ -570,7 +578,11 @@ class MotoInternals:
             return None
         attachment["status"] = "DELETED"
         eni_id = detail_value(attachment["details"], "networkInterfaceId")
-        return eni_id if self._ec2().enis.pop(eni_id, None) is not None else None
+        eni = self._ec2().enis.pop(eni_id, None)
+        if eni is None:
+            return None
+        self._released_ips.add(eni.private_ip_address)
+        return eni_id
 
     def set_service_counts(self, cluster_arn: str, service_name: str, running: int, pending: int) -> None:
         """moto's UpdateService sets runningCount to the desired count at once;
