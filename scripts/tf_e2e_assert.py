@@ -275,6 +275,12 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     services = aws.services(cluster, service)
     c.check([s["desiredCount"] for s in services] == [1], "service desired count 1",
             [s["desiredCount"] for s in services])
+    # ECS registers (and re-registers a replacement of) the task itself.
+    attached = sorted((lb.get("targetGroupArn"), lb.get("containerName"), lb.get("containerPort"))
+                      for s in services for lb in s.get("loadBalancers", []))
+    wanted = sorted([(by_name.get(f"{p}-jvb", {}).get("TargetGroupArn"), "jvb", 10000),
+                     (by_name.get(f"{p}-web", {}).get("TargetGroupArn"), "web", 80)])
+    c.check(attached == wanted, "the service carries both target groups (jvb:10000, web:80)", attached)
     tasks = aws.live_service_tasks(cluster, service)
     running = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
     c.check(len(running) == 1, "one RUNNING task of the service", [t.get("lastStatus") for t in tasks])
@@ -324,6 +330,8 @@ def cmd_down(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     services = aws.services(cluster, service)
     c.check([s["desiredCount"] for s in services] == [0], "service desired count 0",
             [s["desiredCount"] for s in services])
+    c.check([s.get("loadBalancers", []) for s in services] == [[]], "the service carries no target group",
+            [s.get("loadBalancers") for s in services])
     tasks = aws.live_service_tasks(cluster, service)
     c.check(not tasks, "no live task of the service", [t.get("lastStatus") for t in tasks])
     if args.hosted_zone_id:
