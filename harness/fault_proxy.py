@@ -80,7 +80,7 @@ HOP_BY_HOP = {
 FAULT_KINDS = ("throttle", "5xx", "reset", "latency")
 MODEL_COUNTERS = (
     "nlb_provisioning", "target_initial", "eip_association_kept", "eip_release_in_use",
-    "eip_disassociate_denied", "ecs_group_without_load_balancer",
+    "eip_disassociate_denied", "ecs_group_without_load_balancer", "ecs_container_port_not_mapped",
 )
 
 
@@ -477,9 +477,23 @@ class TimingModel:
         InvalidParameterException "The target group with targetGroupArn ...
         does not have an associated load balancer." (as reported against
         CreateService/UpdateService in hashicorp/terraform#32908 and
-        aws/aws-cdk#34290); moto accepts any ARN."""
-        for entry in call.json_body().get("loadBalancers") or []:
-            arn = entry.get("targetGroupArn") if isinstance(entry, dict) else None
+        aws/aws-cdk#34290), and a container port the task definition does not
+        map ("The container X did not have a container port N defined."; the
+        API reference of LoadBalancer.containerPort: "This port must
+        correspond to a containerPort in the task definition"). moto accepts
+        any ARN, name and port."""
+        request = call.json_body()
+        entries = [e for e in request.get("loadBalancers") or [] if isinstance(e, dict)]
+        if entries:
+            mapped = self.upstream.task_definition_ports(request, headers, call.region)
+            for entry in entries:
+                name, port = entry.get("containerName"), entry.get("containerPort")
+                if mapped is not None and (name, port) not in mapped:
+                    self.stats.count(call, "model", "ecs_container_port_not_mapped")
+                    return aws_error(call, 400, "InvalidParameterException",
+                                     f"The container {name} did not have a container port {port} defined.")
+        for entry in entries:
+            arn = entry.get("targetGroupArn")
             if not arn:
                 continue
             load_balancers = self.upstream.target_group_load_balancers(arn, headers, call.region)
@@ -759,6 +773,52 @@ class Upstream:
                 headers.append((extra, client_headers.get(extra)))
         reply = self.send("POST", "/", headers, body)
         return parse_xml(reply.body) if reply.status == 200 else None
+
+    def json_call(self, service: str, target: str, payload: dict, client_headers, region: str) -> dict | None:
+        """A JSON-protocol call of the proxy's own (X-Amz-Target `target`)."""
+        authorization = client_headers.get("Authorization") or ""
+        authorization = re.sub(r"(Credential=[^/,\s]+/\d{8}/[^/,\s]+/)[^/,\s]+(/aws4_request)",
+                               rf"\g<1>{service}\g<2>", authorization)
+        if not authorization:
+            authorization = (f"AWS4-HMAC-SHA256 Credential=testing/20250101/{region}/{service}/aws4_request, "
+                             "SignedHeaders=host, Signature=0")
+        body = json.dumps(payload).encode()
+        headers = [("Host", f"{self.host}:{self.port}"), ("Authorization", authorization),
+                   ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target),
+                   ("X-Amz-Date", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())),
+                   ("Content-Length", str(len(body)))]
+        try:
+            reply = self.send("POST", "/", headers, body)
+        except OSError as err:
+            log.warning("upstream %s failed: %s", target, err)
+            return None
+        if reply.status != 200:
+            return None
+        try:
+            return json.loads(reply.body)
+        except ValueError:
+            return None
+
+    def task_definition_ports(self, request: dict, client_headers, region: str) -> set[tuple] | None:
+        """(container name, container port) pairs of the task definition a
+        CreateService/UpdateService request runs: its own `taskDefinition`,
+        else the service's. None when it cannot be read."""
+        ecs = "AmazonEC2ContainerServiceV20141113."
+        task_definition = request.get("taskDefinition")
+        if not task_definition:
+            described = self.json_call("ecs", ecs + "DescribeServices", {
+                "cluster": request.get("cluster", "default"), "services": [request.get("service", "")]},
+                client_headers, region)
+            services = (described or {}).get("services") or []
+            task_definition = services[0].get("taskDefinition") if services else None
+        if not task_definition:
+            return None
+        described = self.json_call("ecs", ecs + "DescribeTaskDefinition", {"taskDefinition": task_definition},
+                                   client_headers, region)
+        containers = ((described or {}).get("taskDefinition") or {}).get("containerDefinitions")
+        if containers is None:
+            return None
+        return {(c.get("name"), m.get("containerPort")) for c in containers for m in c.get("portMappings") or []}
 
     def target_group_load_balancers(self, group_arn: str, client_headers, region: str) -> list[str] | None:
         """The LoadBalancerArns of a target group; None when it cannot be read

@@ -251,8 +251,9 @@ def check_registration_behind_the_proxy(aws: dict, direct: dict, ready: dict) ->
 
 
 def check_service_group_needs_load_balancer(aws: dict, ready: dict, endpoint: str) -> None:
-    """ECS rejects a service target group no listener forwards to; once a
-    listener forwards to it, the same UpdateService goes through."""
+    """ECS rejects a service target group no listener forwards to, and a
+    container port the task definition does not map; once a listener
+    forwards to it, the right container port goes through."""
     elbv2, ecs = aws["elbv2"], aws["ecs"]
     arn = elbv2.create_target_group(
         Name="fp-check-svc", Protocol="TCP", Port=80, VpcId=ready["vpc_id"], TargetType="ip",
@@ -268,10 +269,15 @@ def check_service_group_needs_load_balancer(aws: dict, ready: dict, endpoint: st
                                     Subnets=[ready["subnet_ids"][0]], Tags=tags())["LoadBalancers"][0]
     elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=80,
                           DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}])
+    unmapped = {**attach, "loadBalancers": [{"targetGroupArn": arn, "containerName": "web", "containerPort": 8080}]}
+    err = expect_error(lambda: ecs.update_service(**unmapped), "InvalidParameterException", 400)
+    expect(err.response["Error"]["Message"] == "The container web did not have a container port 8080 defined.",
+           f"message {err.response['Error']['Message']}")
     ecs.update_service(**attach)
     ecs.update_service(cluster=ready["cluster"], service=ready["service"], loadBalancers=[])
-    expect(op_stats(endpoint, "UpdateService")["model"]["ecs_group_without_load_balancer"] == 1,
-           "stats do not count the rejection")
+    model = op_stats(endpoint, "UpdateService")["model"]
+    expect(model["ecs_group_without_load_balancer"] == 1 and model["ecs_container_port_not_mapped"] == 1,
+           f"stats do not count the rejections: {model}")
     elbv2.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
     elbv2.delete_target_group(TargetGroupArn=arn)
 
@@ -533,7 +539,7 @@ def main() -> int:
                           lambda: check_target_registration(aws, ready, state))
             results.check("target registered behind the proxy (ECS) initial from first look until T_reg/scale",
                           lambda: check_registration_behind_the_proxy(aws, direct, ready))
-            results.check("ECS UpdateService: a target group without a load balancer is rejected",
+            results.check("ECS UpdateService: a target group without a load balancer, an unmapped container port are rejected",
                           lambda: check_service_group_needs_load_balancer(aws, ready, endpoint))
             results.check("task PENDING for --task-start-delay through the proxy", lambda: check_task_start(aws, ready))
             results.check("SIGTERM: exit 0, stats file written, ready file removed", lambda: check_sigterm(timed))

@@ -281,6 +281,14 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     wanted = sorted([(by_name.get(f"{p}-jvb", {}).get("TargetGroupArn"), "jvb", 10000),
                      (by_name.get(f"{p}-web", {}).get("TargetGroupArn"), "web", 80)])
     c.check(attached == wanted, "the service carries both target groups (jvb:10000, web:80)", attached)
+    # ECS wants each containerPort mapped by infra's task definition (moto
+    # does not check; API reference, LoadBalancer.containerPort).
+    for s in services:
+        containers = aws.ecs.describe_task_definition(
+            taskDefinition=s["taskDefinition"])["taskDefinition"]["containerDefinitions"]
+        mapped = {(cd["name"], m["containerPort"]) for cd in containers for m in cd.get("portMappings", [])}
+        c.check(all((name, port) in mapped for _, name, port in attached),
+                "each attached container port is mapped by the task definition", sorted(mapped))
     tasks = aws.live_service_tasks(cluster, service)
     running = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
     c.check(len(running) == 1, "one RUNNING task of the service", [t.get("lastStatus") for t in tasks])
