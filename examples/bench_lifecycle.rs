@@ -108,7 +108,7 @@ fn timed(proxy: &FaultProxy, local: &LocalAws, command: &str) -> Run {
 }
 
 /// The older scripts' order: NLB (and wait), then scale (and wait), then
-/// register (and wait); built from meetctl's own steps.
+/// wait for the registration ECS makes; built from meetctl's own steps.
 async fn sequential_up(proxy: &FaultProxy, local: &LocalAws) -> Run {
     let mut flags = FlagValues::default();
     flags.set("endpoint_url", proxy.endpoint.clone());
@@ -144,14 +144,14 @@ async fn sequential_up(proxy: &FaultProxy, local: &LocalAws) -> Run {
         .unwrap();
     step.done("active");
     let step = ctx.out.step("sequential: task");
-    let task = lifecycle::ensure_task(&ctx, &base, &observed, false, &step)
+    let attach = lifecycle::service_load_balancers(&ingress.jvb, &ingress.web);
+    let task = lifecycle::ensure_task(&ctx, &base, &observed, false, &attach, &step)
         .await
         .unwrap();
     step.done("running");
     let step = ctx.out.step("sequential: targets");
     let ip = task.private_ip.unwrap();
     let groups = [&ingress.jvb, &ingress.web];
-    lifecycle::sync_targets(&ctx, &groups, &ip).await.unwrap();
     lifecycle::wait_healthy(&ctx, &groups, &ip, &step)
         .await
         .unwrap();

@@ -5,6 +5,7 @@ calls that may change state."""
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
 from dataclasses import dataclass, field
@@ -23,6 +24,14 @@ class Call:
     json_content_type: str = "application/x-amz-json-1.1"
     region: str = "us-east-1"
     pending_lingers: list[dict[str, Any]] = field(default_factory=list)  # DeleteLoadBalancer: EIPs to keep
+    body: bytes = b""   # json-protocol request body (ECS, SSM, ...), for models that read it
+
+    def json_body(self) -> dict[str, Any]:
+        try:
+            document = json.loads(self.body or b"{}")
+        except ValueError:
+            return {}
+        return document if isinstance(document, dict) else {}
 
     @property
     def short_service(self) -> str:
@@ -96,7 +105,7 @@ def identify(method: str, target: str, headers, body: bytes) -> Call:
                        "CertificateManager": "acm"}.get(prefix, prefix.lower() or "unknown")
         return Call(service, operation or "Unknown", "json",
                     json_content_type=headers.get("Content-Type") or "application/x-amz-json-1.1",
-                    region=region)
+                    region=region, body=body)
 
     params: dict[str, list[str]] = {}
     if "application/x-www-form-urlencoded" in content_type and body:

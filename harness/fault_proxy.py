@@ -89,6 +89,7 @@ FAULT_KINDS = ("throttle", "5xx", "reset", "latency")
 MODEL_COUNTERS = (
     "nlb_provisioning", "target_initial", "eip_association_kept", "eip_release_in_use",
     "eip_disassociate_denied", "eip_create_lb_in_use", "route53_delete_mismatch",
+    "ecs_group_without_load_balancer", "ecs_container_port_not_mapped",
 )
 
 
@@ -435,6 +436,8 @@ class TimingModel:
     # ---- hooks: before forwarding (may answer instead of moto) -------------
 
     def before(self, call: Call, headers, path: str = "", body: bytes = b"") -> Reply | None:
+        if call.service == "ecs" and call.operation in ("CreateService", "UpdateService"):
+            return self._reject_group_without_load_balancer(call, headers)
         if call.service == "elasticloadbalancing" and call.operation == "DeleteLoadBalancer":
             self._prepare_delete(call, headers)
         if call.service == "elasticloadbalancing" and call.operation == "CreateLoadBalancer":
@@ -479,6 +482,40 @@ class TimingModel:
         elif service == "ec2" and operation == "DescribeAddresses":
             return self._rewrite_addresses(call, body)
         return body
+
+    # ---- ECS: a service's target groups need a load balancer ---------------
+
+    def _reject_group_without_load_balancer(self, call: Call, headers) -> Reply | None:
+        """ECS refuses a service target group that no listener forwards to:
+        InvalidParameterException "The target group with targetGroupArn ...
+        does not have an associated load balancer." (as reported against
+        CreateService/UpdateService in hashicorp/terraform#32908 and
+        aws/aws-cdk#34290), and a container port the task definition does not
+        map ("The container X did not have a container port N defined."; the
+        API reference of LoadBalancer.containerPort: "This port must
+        correspond to a containerPort in the task definition"). moto accepts
+        any ARN, name and port."""
+        request = call.json_body()
+        entries = [e for e in request.get("loadBalancers") or [] if isinstance(e, dict)]
+        if entries:
+            mapped = self.upstream.task_definition_ports(request, headers, call.region)
+            for entry in entries:
+                name, port = entry.get("containerName"), entry.get("containerPort")
+                if mapped is not None and (name, port) not in mapped:
+                    self.stats.count(call, "model", "ecs_container_port_not_mapped")
+                    return aws_error(call, 400, "InvalidParameterException",
+                                     f"The container {name} did not have a container port {port} defined.")
+        for entry in entries:
+            arn = entry.get("targetGroupArn")
+            if not arn:
+                continue
+            load_balancers = self.upstream.target_group_load_balancers(arn, headers, call.region)
+            if load_balancers is not None and not load_balancers:
+                self.stats.count(call, "model", "ecs_group_without_load_balancer")
+                return aws_error(call, 400, "InvalidParameterException",
+                                 f"The target group with targetGroupArn {arn} does not have an associated "
+                                 "load balancer.")
+        return None
 
     # ---- NLB provisioning --------------------------------------------------
 
@@ -577,8 +614,24 @@ class TimingModel:
             return body
         now = time.monotonic()
         changed = 0
+        members = find_path(root, "DescribeTargetHealthResult", "TargetHealthDescriptions", "member")
         with self._lock:
-            for member in find_path(root, "DescribeTargetHealthResult", "TargetHealthDescriptions", "member"):
+            # Targets registered or deregistered behind the proxy (ECS does it
+            # for a service with loadBalancers; local_aws's shim plays ECS):
+            # one gone from moto's answer is forgotten, and one never seen
+            # registered counts as registered when first seen.
+            present = {(child_text(child(m, "Target"), "Id"), child_text(child(m, "Target"), "Port"))
+                       for m in members if child(m, "Target") is not None}
+            for key in [k for k in self._targets if k[0] == group]:
+                ports = self._targets[key]
+                for port in [p for p in ports if (key[1], p) not in present and p is not None]:
+                    ports.pop(port)
+                if not ports or not any(target_id == key[1] for target_id, _ in present):
+                    self._targets.pop(key, None)
+            for target_id, port in present:
+                if target_id is not None and self._registered_at(group, target_id, port) is None:
+                    self._targets.setdefault((group, target_id), {})[port] = now
+            for member in members:
                 target = child(member, "Target")
                 health = child(member, "TargetHealth")
                 if target is None or health is None:
@@ -781,16 +834,18 @@ class Upstream:
         finally:
             conn.close()
 
-    def ec2_query(self, params: dict[str, str], client_headers, region: str) -> ET.Element | None:
-        """An EC2 query of the proxy's own, in the caller's account (moto does not
-        check signatures, but picks the account from the access key)."""
+    def ec2_query(self, params: dict[str, str], client_headers, region: str,
+                  service: str = "ec2", version: str = "2016-11-15") -> ET.Element | None:
+        """A query-protocol call of the proxy's own (EC2 unless told), in the
+        caller's account (moto does not check signatures, but picks the
+        account from the access key)."""
         authorization = client_headers.get("Authorization") or ""
         authorization = re.sub(r"(Credential=[^/,\s]+/\d{8}/[^/,\s]+/)[^/,\s]+(/aws4_request)",
-                               r"\1ec2\2", authorization)
+                               rf"\g<1>{service}\g<2>", authorization)
         if not authorization:
-            authorization = (f"AWS4-HMAC-SHA256 Credential=testing/20250101/{region}/ec2/aws4_request, "
+            authorization = (f"AWS4-HMAC-SHA256 Credential=testing/20250101/{region}/{service}/aws4_request, "
                              "SignedHeaders=host, Signature=0")
-        body = urllib.parse.urlencode({**params, "Version": "2016-11-15"}).encode()
+        body = urllib.parse.urlencode({**params, "Version": version}).encode()
         headers = [("Host", f"{self.host}:{self.port}"), ("Authorization", authorization),
                    ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
                    ("X-Amz-Date", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())),
@@ -825,6 +880,68 @@ class Upstream:
                       "identifier": child_text(root, "NextRecordIdentifier")}
             query = "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v})
         return found
+
+    def json_call(self, service: str, target: str, payload: dict, client_headers, region: str) -> dict | None:
+        """A JSON-protocol call of the proxy's own (X-Amz-Target `target`)."""
+        authorization = client_headers.get("Authorization") or ""
+        authorization = re.sub(r"(Credential=[^/,\s]+/\d{8}/[^/,\s]+/)[^/,\s]+(/aws4_request)",
+                               rf"\g<1>{service}\g<2>", authorization)
+        if not authorization:
+            authorization = (f"AWS4-HMAC-SHA256 Credential=testing/20250101/{region}/{service}/aws4_request, "
+                             "SignedHeaders=host, Signature=0")
+        body = json.dumps(payload).encode()
+        headers = [("Host", f"{self.host}:{self.port}"), ("Authorization", authorization),
+                   ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target),
+                   ("X-Amz-Date", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())),
+                   ("Content-Length", str(len(body)))]
+        try:
+            reply = self.send("POST", "/", headers, body)
+        except OSError as err:
+            log.warning("upstream %s failed: %s", target, err)
+            return None
+        if reply.status != 200:
+            return None
+        try:
+            return json.loads(reply.body)
+        except ValueError:
+            return None
+
+    def task_definition_ports(self, request: dict, client_headers, region: str) -> set[tuple] | None:
+        """(container name, container port) pairs of the task definition a
+        CreateService/UpdateService request runs: its own `taskDefinition`,
+        else the service's. None when it cannot be read."""
+        ecs = "AmazonEC2ContainerServiceV20141113."
+        task_definition = request.get("taskDefinition")
+        if not task_definition:
+            described = self.json_call("ecs", ecs + "DescribeServices", {
+                "cluster": request.get("cluster", "default"), "services": [request.get("service", "")]},
+                client_headers, region)
+            services = (described or {}).get("services") or []
+            task_definition = services[0].get("taskDefinition") if services else None
+        if not task_definition:
+            return None
+        described = self.json_call("ecs", ecs + "DescribeTaskDefinition", {"taskDefinition": task_definition},
+                                   client_headers, region)
+        containers = ((described or {}).get("taskDefinition") or {}).get("containerDefinitions")
+        if containers is None:
+            return None
+        return {(c.get("name"), m.get("containerPort")) for c in containers for m in c.get("portMappings") or []}
+
+    def target_group_load_balancers(self, group_arn: str, client_headers, region: str) -> list[str] | None:
+        """The LoadBalancerArns of a target group; None when it cannot be read
+        (then the caller lets moto answer)."""
+        try:
+            root = self.ec2_query({"Action": "DescribeTargetGroups", "TargetGroupArns.member.1": group_arn},
+                                  client_headers, region, service="elasticloadbalancing", version="2015-12-01")
+        except OSError as err:
+            log.warning("could not read target group %s from upstream: %s", group_arn, err)
+            return None
+        if root is None:
+            return None
+        groups = find_path(root, "DescribeTargetGroupsResult", "TargetGroups", "member")
+        if not groups:
+            return None
+        return [m.text or "" for m in find_path(groups[0], "LoadBalancerArns", "member")]
 
     def lb_address_associations(self, lb_arn: str, client_headers) -> list[dict[str, Any]]:
         """The EIP associations of the LB's network interfaces (described

@@ -468,6 +468,10 @@ class MotoInternals:
 
     def __init__(self, region: str):
         self.region = region
+        # Addresses of stopped tasks' ENIs: AWS gives a new ENI any free
+        # address of the subnet, so a replacement task seldom gets the old
+        # one; handing it straight back would hide a stale target.
+        self._released_ips: set[str] = set()
 
     def _ecs(self):
         from moto.ecs.models import ecs_backends
@@ -556,7 +560,11 @@ class MotoInternals:
         cidr = eni.subnet.cidr_block
         if ip_in_cidr(eni.private_ip_address, cidr):
             return eni.private_ip_address, False
-        new_ip = first_free_ip(cidr, self._ips_in_use(except_eni=eni.id))
+        in_use = self._ips_in_use(except_eni=eni.id)
+        try:
+            new_ip = first_free_ip(cidr, in_use | self._released_ips)
+        except RuntimeError:
+            new_ip = first_free_ip(cidr, in_use)
         dns_name = eni_dns_name(new_ip, self.region)
         eni.private_ip_address = new_ip
         eni.private_ip_addresses = [{"Primary": True, "PrivateIpAddress": new_ip, "PrivateDnsName": dns_name}]
@@ -599,7 +607,11 @@ class MotoInternals:
             return None
         attachment["status"] = "DELETED"
         eni_id = detail_value(attachment["details"], "networkInterfaceId")
-        return eni_id if self._ec2().enis.pop(eni_id, None) is not None else None
+        eni = self._ec2().enis.pop(eni_id, None)
+        if eni is None:
+            return None
+        self._released_ips.add(eni.private_ip_address)
+        return eni_id
 
     def set_service_counts(self, cluster_arn: str, service_name: str, running: int, pending: int) -> None:
         """moto's UpdateService sets runningCount to the desired count at once;
@@ -678,6 +690,10 @@ class ControlPlaneShim:
     _untagged_lbs_seen: set[str] = field(default_factory=set)
     # monotonic time the current pass began
     _pass_started: float = 0.0
+    # "<cluster ARN>/<service>" -> what its last deployment was made of
+    _deployments: dict[str, str] = field(default_factory=dict)
+    # "<cluster ARN>/<service>" -> (target group ARN, IP, port) the shim registered
+    _service_targets: dict[str, set] = field(default_factory=dict)
     # last error per step, so a persistent failure logs once, not 10 times a second
     _last_errors: dict[str, str] = field(default_factory=dict)
     _thread: threading.Thread | None = None
@@ -796,18 +812,79 @@ class ControlPlaneShim:
         live = [t for t in cluster_tasks if t.get("group") == group and t["lastStatus"] != "STOPPED"
                 and t.get("desiredStatus") != "STOPPED"]
         desired = service["desiredCount"]
+        if self._new_deployment(cluster_arn, service) and live:
+            # Rolling update with minimumHealthyPercent 0 and maximumPercent
+            # 100 (infra/ecs.tf): the old tasks stop before new ones start.
+            log.info("shim: new deployment of service %s replaces %d task(s)", name, len(live))
+            live = self._stop_surplus(cluster_arn, live, len(live))
         if desired < len(live):
             log.info("shim: StopTask for service %s (desired %d, live %d)", name, desired, len(live))
             live = self._stop_surplus(cluster_arn, live, len(live) - desired)
-        for task in live:
-            self._bring_up(task)
+        live_ips = [self._bring_up(task) for task in live]
         live_arns = [t["taskArn"] for t in live]
         if desired > len(live):
             log.info("shim: RunTask for service %s (desired %d, live %d)", name, desired, len(live))
-            live_arns += self._start_tasks(cluster_arn, service, desired - len(live))
+            started = self._start_tasks(cluster_arn, service, desired - len(live))
+            live_arns += [arn for arn, _ip in started]
+            live_ips += [ip for _arn, ip in started]
+        self._reconcile_targets(cluster_arn, service, [ip for ip in live_ips if ip])
         self._report_counts(cluster_arn, name, live_arns)
 
-    def _start_tasks(self, cluster_arn: str, service: dict, count: int) -> list[str]:
+    def _new_deployment(self, cluster_arn: str, service: dict) -> bool:
+        """Whether the service changed in a way that starts a new deployment
+        on ECS (UpdateService API reference: task definition, network
+        configuration, load balancers, or forceNewDeployment, which moto
+        shows as a new deployment id), since the last pass."""
+        deployments = service.get("deployments") or [{}]
+        fingerprint = json.dumps([
+            service.get("taskDefinition"), service.get("networkConfiguration"),
+            sorted(json.dumps(lb, sort_keys=True) for lb in service.get("loadBalancers", [])),
+            deployments[0].get("id"),
+        ], sort_keys=True, default=str)
+        key = cluster_arn + "/" + service["serviceName"]
+        before = self._deployments.get(key)
+        self._deployments[key] = fingerprint
+        return before is not None and before != fingerprint
+
+    def _reconcile_targets(self, cluster_arn: str, service: dict, live_ips: list[str]) -> None:
+        """What ECS does for a service with `loadBalancers`: each live task's
+        address is a target (on the container port) of each of those target
+        groups from its start on (ECS registers during ACTIVATING, before
+        RUNNING: developer guide, "Amazon ECS task lifecycle"), and is
+        deregistered once the task stops or the group leaves the service.
+        Only targets the shim registered are ever deregistered: ECS leaves
+        alone what someone else registered."""
+        key = cluster_arn + "/" + service["serviceName"]
+        wanted = {
+            (lb["targetGroupArn"], ip, int(lb["containerPort"]))
+            for lb in service.get("loadBalancers", []) if lb.get("targetGroupArn")
+            for ip in live_ips
+        }
+        registered = self._service_targets.setdefault(key, set())
+        name = service["serviceName"]
+        for group, ip, port in sorted(registered - wanted):
+            if self._change_target(group, ip, port, register=False):
+                log.info("shim: deregistered %s:%d from %s (service %s)", ip, port, short_arn(group), name)
+            registered.discard((group, ip, port))
+        for group, ip, port in sorted(wanted - registered):
+            if self._change_target(group, ip, port, register=True):
+                registered.add((group, ip, port))
+                log.info("shim: registered %s:%d in %s (service %s)", ip, port, short_arn(group), name)
+            else:
+                log.warning("shim: service %s names target group %s, which does not exist", name, group)
+
+    def _change_target(self, group: str, ip: str, port: int, register: bool) -> bool:
+        """Registers or deregisters one target; False when the group is gone."""
+        call = self.clients.elbv2.register_targets if register else self.clients.elbv2.deregister_targets
+        try:
+            call(TargetGroupArn=group, Targets=[{"Id": ip, "Port": port}])
+        except botocore.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
+                raise
+            return False
+        return True
+
+    def _start_tasks(self, cluster_arn: str, service: dict, count: int) -> list[tuple[str, str | None]]:
         # The service's current networkConfiguration, read this iteration:
         # meetctl pins it to the NLB's subnet with UpdateService first.
         network_configuration = service.get("networkConfiguration")
@@ -836,7 +913,7 @@ class ControlPlaneShim:
                 self._pending_since[arn] = max(self._pass_started, scaled_at)
             ip = self.internals.dress_new_task(arn, status)
             log.info("shim: started task %s in %s at %s (%s)", short_arn(arn), task_subnet(task), ip, status)
-            started.append(arn)
+            started.append((arn, ip))
         return started
 
     def _stop_surplus(self, cluster_arn: str, live: list[dict], surplus: int) -> list[dict]:
@@ -876,20 +953,21 @@ class ControlPlaneShim:
         eni_id = self.internals.release_stopped_task(task_arn)
         log.info("shim: stopped task %s, deleted its ENI %s", short_arn(task_arn), eni_id)
 
-    def _bring_up(self, task: dict) -> None:
+    def _bring_up(self, task: dict) -> str | None:
         """Keep a live task as ECS would have it: its address in its subnet,
-        and RUNNING once --task-start-delay has passed."""
+        and RUNNING once --task-start-delay has passed. Returns its address."""
         arn = task["taskArn"]
         ip, moved = self.internals.move_task_ip_into_subnet(arn)
         if moved:
             log.info("shim: task %s re-addressed to %s", short_arn(arn), ip)
         if task["lastStatus"] == "RUNNING":
-            return
+            return ip
         started = self._pending_since.get(arn)
         if started is None or time.monotonic() - started >= self.task_start_delay:
             self.internals.set_task_status(arn, "RUNNING")
             self._pending_since.pop(arn, None)
             log.info("shim: task %s %s -> RUNNING", short_arn(arn), task["lastStatus"])
+        return ip
 
     def _report_counts(self, cluster_arn: str, service_name: str, live_arns: list[str]) -> None:
         pending = sum(1 for arn in live_arns if arn in self._pending_since)

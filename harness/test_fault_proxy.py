@@ -224,6 +224,64 @@ def check_target_registration(aws: dict, ready: dict, state: dict) -> None:
     expect(health()["State"] == "initial", f"re-registered target is {health()}")
 
 
+def check_registration_behind_the_proxy(aws: dict, direct: dict, ready: dict) -> None:
+    """A target ECS registers (here: a direct call, as the shim makes) reads
+    initial from the proxy's first look for T_reg; one deregistered behind
+    the proxy and registered again starts over."""
+    arn = aws["elbv2"].create_target_group(
+        Name="fp-check-ecs", Protocol="TCP", Port=80, VpcId=ready["vpc_id"], TargetType="ip",
+        Tags=tags())["TargetGroups"][0]["TargetGroupArn"]
+    target = [{"Id": "10.42.1.201", "Port": 80}]
+    direct["elbv2"].register_targets(TargetGroupArn=arn, Targets=target)
+    first_look = time.monotonic()
+
+    def state() -> str:
+        return aws["elbv2"].describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"][0][
+            "TargetHealth"]["State"]
+
+    expect(state() == "initial", "a target registered behind the proxy is healthy at once")
+    wait_until("it to be healthy", lambda: state() == "healthy", REG_S + SLACK)
+    expect(time.monotonic() - first_look >= REG_S - 0.1, "healthy before T_reg/scale")
+    direct["elbv2"].deregister_targets(TargetGroupArn=arn, Targets=target)
+    expect(aws["elbv2"].describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"] == [],
+           "deregistered target still listed")
+    direct["elbv2"].register_targets(TargetGroupArn=arn, Targets=target)
+    expect(state() == "initial", "a target registered again behind the proxy is not initial")
+    aws["elbv2"].delete_target_group(TargetGroupArn=arn)
+
+
+def check_service_group_needs_load_balancer(aws: dict, ready: dict, endpoint: str) -> None:
+    """ECS rejects a service target group no listener forwards to, and a
+    container port the task definition does not map; once a listener
+    forwards to it, the right container port goes through."""
+    elbv2, ecs = aws["elbv2"], aws["ecs"]
+    arn = elbv2.create_target_group(
+        Name="fp-check-svc", Protocol="TCP", Port=80, VpcId=ready["vpc_id"], TargetType="ip",
+        Tags=tags())["TargetGroups"][0]["TargetGroupArn"]
+    attach = {"cluster": ready["cluster"], "service": ready["service"],
+              "loadBalancers": [{"targetGroupArn": arn, "containerName": "web", "containerPort": 80}]}
+    err = expect_error(lambda: ecs.update_service(**attach), "InvalidParameterException", 400)
+    expect("does not have an associated load balancer" in err.response["Error"]["Message"],
+           f"message {err.response['Error']['Message']}")
+    service = ecs.describe_services(cluster=ready["cluster"], services=[ready["service"]])["services"][0]
+    expect(service.get("loadBalancers", []) == [], "the rejected update reached moto")
+    lb = elbv2.create_load_balancer(Name="fp-check-svc-nlb", Type="network",
+                                    Subnets=[ready["subnet_ids"][0]], Tags=tags())["LoadBalancers"][0]
+    elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}])
+    unmapped = {**attach, "loadBalancers": [{"targetGroupArn": arn, "containerName": "web", "containerPort": 8080}]}
+    err = expect_error(lambda: ecs.update_service(**unmapped), "InvalidParameterException", 400)
+    expect(err.response["Error"]["Message"] == "The container web did not have a container port 8080 defined.",
+           f"message {err.response['Error']['Message']}")
+    ecs.update_service(**attach)
+    ecs.update_service(cluster=ready["cluster"], service=ready["service"], loadBalancers=[])
+    model = op_stats(endpoint, "UpdateService")["model"]
+    expect(model["ecs_group_without_load_balancer"] == 1 and model["ecs_container_port_not_mapped"] == 1,
+           f"stats do not count the rejections: {model}")
+    elbv2.delete_load_balancer(LoadBalancerArn=lb["LoadBalancerArn"])
+    elbv2.delete_target_group(TargetGroupArn=arn)
+
+
 def check_task_start(aws: dict, ready: dict) -> None:
     ecs = aws["ecs"]
     scaled = time.monotonic()
@@ -540,6 +598,10 @@ def main() -> int:
                           lambda: check_route53_delete_must_match(aws, direct, ready))
             results.check("registered target initial until T_reg/scale, then healthy",
                           lambda: check_target_registration(aws, ready, state))
+            results.check("target registered behind the proxy (ECS) initial from first look until T_reg/scale",
+                          lambda: check_registration_behind_the_proxy(aws, direct, ready))
+            results.check("ECS UpdateService: a target group without a load balancer, an unmapped container port are rejected",
+                          lambda: check_service_group_needs_load_balancer(aws, ready, endpoint))
             results.check("task PENDING for --task-start-delay through the proxy", lambda: check_task_start(aws, ready))
             results.check("SIGTERM: exit 0, stats file written, ready file removed", lambda: check_sigterm(timed))
 

@@ -216,6 +216,55 @@ def check_scale_up(aws: dict, ready: dict) -> None:
     expect(service["runningCount"] == 1, f"runningCount {service['runningCount']}")
 
 
+def targets_of(aws: dict, group_arn: str) -> set[tuple[str, int]]:
+    health = aws["elbv2"].describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
+    return {(d["Target"]["Id"], d["Target"]["Port"]) for d in health}
+
+
+def check_service_load_balancers(aws: dict, ready: dict) -> None:
+    """What ECS does for a service with loadBalancers: attaching them starts
+    a new deployment, each task is registered (container port) when it
+    starts and deregistered when it stops, a replacement is registered with
+    no client call, detaching leaves alone what others registered."""
+    elbv2, ecs = aws["elbv2"], aws["ecs"]
+    groups = {}
+    for name, protocol, port in (("shim-jvb", "UDP", 10000), ("shim-web", "TCP", 80)):
+        groups[port] = elbv2.create_target_group(
+            Name=name, Protocol=protocol, Port=port, VpcId=ready["vpc_id"], TargetType="ip",
+        )["TargetGroups"][0]["TargetGroupArn"]
+    before = {t["taskArn"] for t in live_service_tasks(aws, ready)}
+    ecs.update_service(
+        cluster=ready["cluster"], service=ready["service"], desiredCount=1,
+        loadBalancers=[
+            {"targetGroupArn": groups[10000], "containerName": "jvb", "containerPort": 10000},
+            {"targetGroupArn": groups[80], "containerName": "web", "containerPort": 80},
+        ],
+    )
+
+    def registered_task(old: set[str]):
+        tasks = [t for t in live_service_tasks(aws, ready) if t["lastStatus"] == "RUNNING"]
+        if len(tasks) != 1 or tasks[0]["taskArn"] in old:
+            return None
+        ip = task_network(tasks[0])["privateIPv4Address"]
+        held = {port: targets_of(aws, arn) for port, arn in groups.items()}
+        return tasks[0] if all(held[port] == {(ip, port)} for port in groups) else None
+
+    task = wait_until("a new deployment's task registered in both groups", lambda: registered_task(before))
+    ecs.stop_task(cluster=ready["cluster"], task=task["taskArn"], reason="failed ELB health checks")
+    wait_until("the replacement registered, the stopped task deregistered",
+               lambda: registered_task(before | {task["taskArn"]}))
+    foreign = ("10.42.1.250", 80)
+    elbv2.register_targets(TargetGroupArn=groups[80], Targets=[{"Id": foreign[0], "Port": foreign[1]}])
+    ecs.update_service(cluster=ready["cluster"], service=ready["service"], desiredCount=0, loadBalancers=[])
+    service = ecs.describe_services(cluster=ready["cluster"], services=[ready["service"]])["services"][0]
+    expect(service.get("loadBalancers") == [], f"moto kept loadBalancers {service.get('loadBalancers')}")
+    wait_until("no live task and only the foreign target left", lambda: (
+        live_service_tasks(aws, ready) == [] and targets_of(aws, groups[10000]) == set()
+        and targets_of(aws, groups[80]) == {foreign}))
+    for arn in groups.values():
+        elbv2.delete_target_group(TargetGroupArn=arn)
+
+
 def nlb_interface(aws: dict, lb: dict) -> dict | None:
     description = f"ELB net/{lb['LoadBalancerName']}/{lb['LoadBalancerArn'].split('/')[-1]}"
     enis = aws["ec2"].describe_network_interfaces()["NetworkInterfaces"]
@@ -315,6 +364,8 @@ def main() -> int:
                              lambda: check_nlb_gets_interface_and_eip(aws, ready, state)):
                 results.check("NLB deleted -> ENI gone, EIP free and releasable",
                               lambda: check_nlb_delete_frees_eip(aws, state))
+            results.check("service loadBalancers: tasks registered and deregistered as ECS does",
+                          lambda: check_service_load_balancers(aws, ready))
             results.check("desired 0 -> no live task", lambda: check_scale_down(aws, ready))
         results.check("SIGTERM -> exit 0 within 5 s", lambda: check_sigterm(harness))
     finally:

@@ -3,7 +3,8 @@
 #
 # Nothing here bills while the service is at 0: a cluster, a task
 # definition, an HTTP namespace and an idle service are free. `meetctl up`
-# scales the service to 1, `meetctl down` back to 0.
+# scales the service to 1 behind its target groups, `meetctl down` back to 0
+# and detaches them.
 
 resource "aws_ecs_cluster" "this" {
   #checkov:skip=CKV_AWS_224:ECS Exec sessions are logged to CloudWatch, but not encrypted with a customer managed KMS key: a CMK bills $1/month while idle. The session channel itself is TLS (ssmmessages).
@@ -308,11 +309,30 @@ resource "aws_ecs_service" "this" {
     Name = local.service_name
   }
 
+  # No load_balancer block here: the target groups exist only while the
+  # platform is up (meetctl creates them with the NLB). `meetctl up` attaches
+  # them with UpdateService `loadBalancers` (jvb:10000 -> JVB group, web:80 ->
+  # web group) once a listener forwards to them, so ECS registers every task
+  # it starts, a replacement included, and deregisters every task it stops;
+  # `meetctl down` detaches them ([]) with the scale to 0. ECS does this with
+  # its service-linked role AWSServiceRoleForECS, which it creates itself
+  # with the cluster (the first apply needs iam:CreateServiceLinkedRole).
+  # health_check_grace_period_seconds is set by meetctl with the attachment:
+  # it keeps ECS from stopping a new task while the NLB's slow registration
+  # and first checks run.
+
   lifecycle {
     # desired_count: owned by meetctl (0 <-> 1).
     # network_configuration: meetctl pins the service to the NLB's subnet on
     # `up`; a later `terraform apply` must not move it back.
-    ignore_changes = [desired_count, network_configuration]
+    # load_balancer, health_check_grace_period_seconds: owned by meetctl (see
+    # above); an apply while the platform is up must not detach the groups.
+    ignore_changes = [
+      desired_count,
+      network_configuration,
+      load_balancer,
+      health_check_grace_period_seconds,
+    ]
   }
 
   depends_on = [

@@ -275,6 +275,20 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     services = aws.services(cluster, service)
     c.check([s["desiredCount"] for s in services] == [1], "service desired count 1",
             [s["desiredCount"] for s in services])
+    # ECS registers (and re-registers a replacement of) the task itself.
+    attached = sorted((lb.get("targetGroupArn"), lb.get("containerName"), lb.get("containerPort"))
+                      for s in services for lb in s.get("loadBalancers", []))
+    wanted = sorted([(by_name.get(f"{p}-jvb", {}).get("TargetGroupArn"), "jvb", 10000),
+                     (by_name.get(f"{p}-web", {}).get("TargetGroupArn"), "web", 80)])
+    c.check(attached == wanted, "the service carries both target groups (jvb:10000, web:80)", attached)
+    # ECS wants each containerPort mapped by infra's task definition (moto
+    # does not check; API reference, LoadBalancer.containerPort).
+    for s in services:
+        containers = aws.ecs.describe_task_definition(
+            taskDefinition=s["taskDefinition"])["taskDefinition"]["containerDefinitions"]
+        mapped = {(cd["name"], m["containerPort"]) for cd in containers for m in cd.get("portMappings", [])}
+        c.check(all((name, port) in mapped for _, name, port in attached),
+                "each attached container port is mapped by the task definition", sorted(mapped))
     tasks = aws.live_service_tasks(cluster, service)
     running = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
     c.check(len(running) == 1, "one RUNNING task of the service", [t.get("lastStatus") for t in tasks])
@@ -324,6 +338,8 @@ def cmd_down(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     services = aws.services(cluster, service)
     c.check([s["desiredCount"] for s in services] == [0], "service desired count 0",
             [s["desiredCount"] for s in services])
+    c.check([s.get("loadBalancers", []) for s in services] == [[]], "the service carries no target group",
+            [s.get("loadBalancers") for s in services])
     tasks = aws.live_service_tasks(cluster, service)
     c.check(not tasks, "no live task of the service", [t.get("lastStatus") for t in tasks])
     if args.hosted_zone_id:

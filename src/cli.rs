@@ -113,7 +113,8 @@ pub enum OutputFormat {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Bring the meeting site online: address, load balancer, task, targets, DNS
+    /// Bring the meeting site online: address, load balancer, task (ECS keeps it registered
+    /// in the target groups), DNS
     Up {
         /// Print the ordered plan; make no change (only read calls)
         #[arg(long)]
@@ -130,7 +131,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Register the running task's IP in both target groups and deregister stale IPs
+    /// Repair: register the running task's IP in both target groups and deregister stale
+    /// IPs (ECS normally registers the service's tasks itself)
     RegisterTargets {
         /// Do not wait for the targets to become healthy
         #[arg(long)]

@@ -3,12 +3,12 @@
 //! run that died anywhere is finished (or undone) by the next one.
 
 use crate::aws::ec2::{self, ElasticIp};
-use crate::aws::ecs::{self, Task};
+use crate::aws::ecs::{self, ServiceChange, ServiceLoadBalancer, Task};
 use crate::aws::elb::{self, ListenerSpec, LoadBalancer, TargetGroup, TargetGroupSpec};
 use crate::aws::ssm;
 use crate::config;
 use crate::error::{Error, Result};
-use crate::names::JVB_PORT;
+use crate::names::{JVB_CONTAINER, JVB_PORT, WEB_CONTAINER, WEB_PORT};
 use crate::output::Step;
 use crate::preflight::Base;
 use crate::state::Observed;
@@ -53,11 +53,47 @@ async fn ensure_target_group(
     vpc_id: &str,
 ) -> Result<TargetGroup> {
     if let Some(tg) = elb::find_target_group(&ctx.aws, &spec.name).await? {
+        // A run that died between the create and the attribute change left
+        // the default delay.
+        if elb::deregistration_delay(&ctx.aws, &tg.arn).await? != Some(DEREGISTRATION_DELAY_SECS) {
+            elb::set_deregistration_delay(&ctx.aws, &tg, DEREGISTRATION_DELAY_SECS).await?;
+        }
         return Ok(tg);
     }
     let tg = elb::create_target_group(&ctx.aws, &ctx.names, spec, vpc_id).await?;
     ctx.note_created(format!("target group {}", tg.name));
+    elb::set_deregistration_delay(&ctx.aws, &tg, DEREGISTRATION_DELAY_SECS).await?;
     Ok(tg)
+}
+
+/// Seconds a deregistered target drains. ECS holds a stopping task in
+/// DEACTIVATING until its targets have drained (ECS developer guide, "Amazon
+/// ECS task lifecycle"), so the default 300 s would hold every `down` and
+/// every task replacement for five minutes; when the task stops the meeting
+/// is over anyway. The same value as infra/modules/jvb-nlb's
+/// `deregistration_delay`.
+pub const DEREGISTRATION_DELAY_SECS: u32 = 30;
+
+/// The target groups as the service is to hold them: UDP 10000 of the `jvb`
+/// container in the JVB group, TCP 80 of the `web` container in the web
+/// group (the container ports of infra/ecs.tf's port mappings).
+pub fn service_load_balancers(jvb: &TargetGroup, web: &TargetGroup) -> Vec<ServiceLoadBalancer> {
+    [
+        (jvb, JVB_CONTAINER, JVB_PORT),
+        (web, WEB_CONTAINER, WEB_PORT),
+    ]
+    .into_iter()
+    .map(|(group, container, port)| ServiceLoadBalancer {
+        target_group_arn: group.arn.clone(),
+        container_name: container.to_string(),
+        container_port: port,
+    })
+    .collect()
+}
+
+/// Whether the service holds exactly `wanted`, in any order.
+fn holds_exactly(attached: &[ServiceLoadBalancer], wanted: &[ServiceLoadBalancer]) -> bool {
+    attached.len() == wanted.len() && wanted.iter().all(|w| attached.contains(w))
 }
 
 /// The load balancer, target groups and listeners, by the configured ingress
@@ -183,10 +219,14 @@ async fn prepare_load_balancer(
             lb
         }
     };
-    let jvb =
-        ensure_target_group(ctx, &TargetGroupSpec::jvb(&ctx.names), &base.subnet.vpc_id).await?;
-    let web =
-        ensure_target_group(ctx, &TargetGroupSpec::web(&ctx.names), &base.subnet.vpc_id).await?;
+    let (jvb_spec, web_spec) = (
+        TargetGroupSpec::jvb(&ctx.names),
+        TargetGroupSpec::web(&ctx.names),
+    );
+    let (jvb, web) = tokio::try_join!(
+        ensure_target_group(ctx, &jvb_spec, &base.subnet.vpc_id),
+        ensure_target_group(ctx, &web_spec, &base.subnet.vpc_id)
+    )?;
     ensure_listeners(ctx, &load_balancer, &jvb, &web).await?;
     Ok(Ingress {
         load_balancer,
@@ -267,15 +307,23 @@ async fn ensure_listeners(
     Ok(())
 }
 
-/// Scales the service to 1, pinned to the NLB's subnet, and waits for a
-/// running task with a private IP. With `restart`, a task already running
-/// is replaced so the JVB reads a changed advertise address. `observed` is
-/// the state seen under the lock, so the service and its tasks are as seen.
+/// Scales the service to 1, pinned to the NLB's subnet and attached to the
+/// target groups `groups` (ECS then registers each task it starts and
+/// deregisters each one it stops), and waits for a running task with a
+/// private IP. With `restart`, a task already running is replaced so the JVB
+/// reads a changed advertise address. `observed` is the state seen under the
+/// lock, so the service and its tasks are as seen.
+///
+/// The groups must already be forwarded to by a listener: ECS rejects a
+/// target group without a load balancer ("The target group ... does not have
+/// an associated load balancer", InvalidParameterException; modelled in
+/// harness/fault_proxy.py).
 pub async fn ensure_task(
     ctx: &Context,
     base: &Base,
     observed: &Observed,
     restart: bool,
+    groups: &[ServiceLoadBalancer],
     step: &Step,
 ) -> Result<Task> {
     let c = &ctx.config;
@@ -287,19 +335,28 @@ pub async fn ensure_task(
     let before = &observed.tasks;
     let pinned = service.subnets == [base.subnet.id.clone()]
         && service.security_groups == [base.security_group.id.clone()];
-    let restart = restart && !before.is_empty();
-    if service.desired != 1 || !pinned || restart {
-        step.progress("scaling the service to 1");
-        ecs::scale(
-            &ctx.aws,
-            &c.cluster,
-            &c.service,
-            1,
-            Some((&base.subnet.id, &base.security_group.id)),
-            restart,
-        )
-        .await?;
-        ctx.note_created(format!("service {} at desired 1", c.service));
+    let attached = holds_exactly(&service.load_balancers, groups);
+    // A change of the target groups starts a new deployment, which replaces
+    // a task already running (UpdateService API reference): wait for that one.
+    let restart = (restart || !attached) && !before.is_empty();
+    if service.desired != 1 || !pinned || restart || !attached {
+        step.progress("scaling the service to 1 behind the target groups");
+        let change = ServiceChange {
+            pin: Some((&base.subnet.id, &base.security_group.id)),
+            load_balancers: Some(groups),
+            // ECS ignores failing load-balancer health checks of a new task
+            // this long: as long as `up` itself waits for them, since NLB
+            // registration and the first checks take minutes on real AWS and
+            // the JVMs start slowly. Without it ECS would stop the task
+            // before it could ever become healthy.
+            health_check_grace: Some(c.timeouts.targets_healthy),
+            force_new_deployment: restart,
+        };
+        ecs::update_service(&ctx.aws, &c.cluster, &c.service, 1, change).await?;
+        ctx.note_created(format!(
+            "service {} at desired 1, attached to its target groups",
+            c.service
+        ));
     }
     let old: Vec<String> = if restart {
         before.iter().map(|t| t.arn.clone()).collect()
@@ -372,6 +429,41 @@ pub async fn sync_targets(ctx: &Context, groups: &[&TargetGroup], ip: &str) -> R
         .collect())
 }
 
+/// Deregisters every target that is no task of the service: addresses a
+/// crashed run or a hand registration left. ECS registers and deregisters
+/// the service's own tasks, so a target of a live task (even one still
+/// starting) is never touched.
+pub async fn remove_stray_targets(ctx: &Context, groups: &[&TargetGroup]) -> Result<Vec<String>> {
+    let c = &ctx.config;
+    let tasks = ecs::service_tasks(&ctx.aws, &c.cluster, &c.service).await?;
+    let live: Vec<&str> = tasks
+        .iter()
+        .filter_map(|t| t.private_ip.as_deref())
+        .collect();
+    let per_group = groups.iter().map(|tg| {
+        let live = &live;
+        async move {
+            let strays: Vec<_> = elb::targets(&ctx.aws, &tg.arn)
+                .await?
+                .into_iter()
+                .filter(|t| !live.contains(&t.ip.as_str()) && t.state != "draining")
+                .collect();
+            elb::deregister(&ctx.aws, tg, &strays).await?;
+            Ok::<_, Error>(
+                strays
+                    .iter()
+                    .map(|t| format!("{} from {}", t.ip, tg.name))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    });
+    Ok(futures::future::try_join_all(per_group)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// Waits until `ip` is healthy in every group. Each look asks one group: the
 /// first not yet seen healthy (the groups were registered together, so the
 /// others are usually healthy by the time the first is).
@@ -416,15 +508,22 @@ pub async fn wait_healthy(
     .await
 }
 
-/// Scales to 0 and waits until no task of the service is left, counting
-/// those ECS is still stopping (desired STOPPED, not yet STOPPED).
+/// Scales to 0, detaches the target groups, and waits until no task of the
+/// service is left, counting those ECS is still stopping (desired STOPPED,
+/// not yet STOPPED).
 pub async fn stop_tasks(ctx: &Context, step: &Step) -> Result<()> {
     let c = &ctx.config;
     let Some(service) = ecs::service(&ctx.aws, &c.cluster, &c.service).await? else {
         return Ok(());
     };
-    if service.desired != 0 {
-        ecs::scale(&ctx.aws, &c.cluster, &c.service, 0, None, false).await?;
+    if service.desired != 0 || !service.load_balancers.is_empty() {
+        // Detached in the same call: no target group of ours stays referenced
+        // by the service once `down` deletes them.
+        let detach = ServiceChange {
+            load_balancers: Some(&[]),
+            ..ServiceChange::default()
+        };
+        ecs::update_service(&ctx.aws, &c.cluster, &c.service, 0, detach).await?;
     }
     let spec = ctx.wait_spec(format!("the tasks of service {} to stop", c.service), c.timeouts.task_stopped).with_fix("check the ECS console for a task stuck in DEACTIVATING; re-run `meetctl down` to resume");
     poll_until(&spec, progress(step), || async {

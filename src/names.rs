@@ -11,6 +11,10 @@ pub const JVB_PORT: i32 = 10000;
 pub const JVB_HEALTH_PORT: &str = "8080";
 pub const WEB_PORT: i32 = 80;
 pub const TLS_PORT: i32 = 443;
+/// The containers of the task definition (infra/ecs.tf) the target groups
+/// send to: media to the JVB, the site to nginx in jitsi/web.
+pub const JVB_CONTAINER: &str = "jvb";
+pub const WEB_CONTAINER: &str = "web";
 
 #[derive(Clone, Debug)]
 pub struct Names {

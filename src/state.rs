@@ -266,6 +266,20 @@ impl Observed {
                 }
             }
         }
+        if let Some(service) = self.service.as_ref().filter(|s| s.desired > 0) {
+            for group in [&self.jvb, &self.web].into_iter().flatten() {
+                let carried = service
+                    .load_balancers
+                    .iter()
+                    .any(|lb| lb.target_group_arn == group.group.arn);
+                if !carried {
+                    problems.push(format!(
+                        "the service does not carry target group {}: a task ECS replaces drops out of the load balancer",
+                        group.group.name
+                    ));
+                }
+            }
+        }
         if self.load_balancer.is_some() {
             for (port, protocol) in expected_listeners(certificate) {
                 if !self

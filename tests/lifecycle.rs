@@ -131,13 +131,12 @@ async fn put_string(aws: &Aws, name: &str, value: &str) {
 
 /// Sets the service's desired count directly, behind meetctl's back.
 async fn set_desired(aws: &Aws, desired: i32) {
-    meetctl::aws::ecs::scale(
+    meetctl::aws::ecs::update_service(
         aws,
         &format!("{PROJECT}-cluster"),
         &format!("{PROJECT}-service"),
         desired,
-        None,
-        false,
+        Default::default(),
     )
     .await
     .unwrap();
@@ -782,4 +781,207 @@ async fn a_live_lock_stops_a_second_run_and_an_expired_one_is_taken_over() {
     put_string(&aws, LOCK, expired).await;
     assert_code(&local.run(&["up"]), 0);
     assert_eq!(parameter(&aws, LOCK).await, None);
+}
+
+/// The service's target groups as (group name, container, container port),
+/// and its health-check grace period.
+async fn service_attachment(aws: &Aws) -> (Vec<(String, String, i32)>, Option<i32>) {
+    let groups = aws.elb.describe_target_groups().send().await.unwrap();
+    let name_of = |arn: &str| {
+        groups
+            .target_groups()
+            .iter()
+            .find(|g| g.target_group_arn() == Some(arn))
+            .and_then(|g| g.target_group_name())
+            .unwrap_or(arn)
+            .to_string()
+    };
+    let services = aws
+        .ecs
+        .describe_services()
+        .cluster(format!("{PROJECT}-cluster"))
+        .services(format!("{PROJECT}-service"))
+        .send()
+        .await
+        .unwrap();
+    let service = &services.services()[0];
+    let mut attached: Vec<_> = service
+        .load_balancers()
+        .iter()
+        .map(|lb| {
+            (
+                name_of(lb.target_group_arn().unwrap()),
+                lb.container_name().unwrap().to_string(),
+                lb.container_port().unwrap(),
+            )
+        })
+        .collect();
+    attached.sort();
+    (attached, service.health_check_grace_period_seconds())
+}
+
+/// The service's one live task: (ARN, private IP), once there is exactly one.
+async fn live_task(aws: &Aws) -> Option<(String, String)> {
+    let tasks = meetctl::aws::ecs::service_tasks(
+        aws,
+        &format!("{PROJECT}-cluster"),
+        &format!("{PROJECT}-service"),
+    )
+    .await
+    .unwrap();
+    match tasks.as_slice() {
+        [t] if t.is_running() => Some((t.arn.clone(), t.private_ip.clone()?)),
+        _ => None,
+    }
+}
+
+/// Waits (30 s at most) until one RUNNING task other than `old` is the only
+/// target of both groups, and returns it.
+async fn replacement_in_both_groups(aws: &Aws, old: &str) -> (String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some((arn, ip)) = live_task(aws).await {
+            let wanted = vec![ip.clone()];
+            if arn != old
+                && target_ips(aws, JVB_TG).await == wanted
+                && target_ips(aws, WEB_TG).await == wanted
+            {
+                return (arn, ip);
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no replacement task registered in both target groups after 30 s: task {:?}, jvb {:?}, web {:?}",
+            live_task(aws).await,
+            target_ips(aws, JVB_TG).await,
+            target_ips(aws, WEB_TG).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Issue 11, item 10: ECS, not meetctl, keeps the task in the load balancer.
+/// `up` goes through the fault proxy, which rejects (as ECS does) a service
+/// target group that no listener forwards to: `up` must attach the groups
+/// only once the listeners exist. Then a task stopped as ECS stops one that
+/// fails its health checks is replaced, and the replacement is the only
+/// target of both groups with no meetctl run in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_registers_a_replaced_task_in_both_groups_and_down_detaches_them() {
+    let local = LocalAws::start();
+    let aws = local.aws().await;
+    let proxy = FaultProxy::start(&local, &["--t-nlb", "0", "--t-reg", "0", "--t-del", "0"]);
+    let out = local
+        .meetctl()
+        .env("MEETCTL_ENDPOINT_URL", &proxy.endpoint)
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_code(&out, 0);
+    assert_eq!(
+        proxy.stats()["totals"]["model"]["ecs_group_without_load_balancer"],
+        0,
+        "up attached a target group before a listener forwarded to it"
+    );
+    let (attached, grace) = service_attachment(&aws).await;
+    assert_eq!(
+        attached,
+        vec![
+            (JVB_TG.to_string(), "jvb".to_string(), 10000),
+            (WEB_TG.to_string(), "web".to_string(), 80)
+        ]
+    );
+    assert_eq!(grace, Some(900), "grace = targets_healthy_timeout");
+    for name in [JVB_TG, WEB_TG] {
+        let tg = aws
+            .elb
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .unwrap();
+        let attributes = aws
+            .elb
+            .describe_target_group_attributes()
+            .target_group_arn(tg.target_groups()[0].target_group_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let delay = attributes
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value());
+        assert_eq!(delay, Some("30"), "{name}");
+    }
+    let (old_arn, old_ip) = live_task(&aws).await.expect("one RUNNING task after up");
+    assert_eq!(target_ips(&aws, JVB_TG).await, vec![old_ip.clone()]);
+
+    aws.ecs
+        .stop_task()
+        .cluster(format!("{PROJECT}-cluster"))
+        .task(&old_arn)
+        .reason("Task failed ELB health checks")
+        .send()
+        .await
+        .unwrap();
+    let (_, new_ip) = replacement_in_both_groups(&aws, &old_arn).await;
+    assert_ne!(new_ip, old_ip, "the replacement has its own address");
+    let status = local.run(&["status"]);
+    assert_code(&status, 0);
+    assert!(stdout(&status).starts_with("ACTIVE"), "{}", text(&status));
+
+    let out = local.run(&["down"]);
+    assert_code(&out, 0);
+    assert_eq!(service_attachment(&aws).await.0, vec![], "down detaches");
+    let inv = inventory(&aws).await;
+    assert!(is_clean(&inv), "{inv:?}");
+}
+
+/// A service that lost its target groups (an older meetctl, a hand-made
+/// UpdateService) while a task runs: `status` says so, and `up` attaches
+/// them again, which replaces the task (a new deployment) and waits for the
+/// replacement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_reattaches_the_groups_to_a_running_service_and_waits_for_the_new_task() {
+    let local = LocalAws::start();
+    let aws = local.aws().await;
+    assert_code(&local.run(&["up"]), 0);
+    let (old_arn, _) = live_task(&aws).await.expect("one RUNNING task after up");
+    aws.ecs
+        .update_service()
+        .cluster(format!("{PROJECT}-cluster"))
+        .service(format!("{PROJECT}-service"))
+        .set_load_balancers(Some(Vec::new()))
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while live_task(&aws).await.is_none_or(|(arn, _)| arn == old_arn) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shim did not replace the task"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = local.run(&["status"]);
+    assert_code(&status, 3);
+    assert!(
+        stdout(&status).contains("does not carry target group"),
+        "{}",
+        text(&status)
+    );
+
+    let (detached_arn, _) = live_task(&aws).await.unwrap();
+    let out = local.run(&["up"]);
+    assert_code(&out, 0);
+    assert_eq!(service_attachment(&aws).await.0.len(), 2);
+    let (arn, ip) = replacement_in_both_groups(&aws, &detached_arn).await;
+    assert!(
+        stdout(&out).contains(&ip) || text(&out).contains(&ip),
+        "up waited for the new task {arn} at {ip}: {}",
+        text(&out)
+    );
+    let status = local.run(&["status"]);
+    assert_code(&status, 0);
 }

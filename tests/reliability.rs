@@ -84,6 +84,31 @@ async fn assert_converged_up(aws: &Aws, context: &str) {
         !inv.parameters.iter().any(|p| p.ends_with("meetctl/lock")),
         "{context}: lock left: {inv:?}"
     );
+    // ECS keeps the task in the load balancer: the service carries both groups.
+    let services = aws
+        .ecs
+        .describe_services()
+        .cluster(format!("{PROJECT}-cluster"))
+        .services(format!("{PROJECT}-service"))
+        .send()
+        .await
+        .unwrap();
+    let mut attached: Vec<(String, i32)> = services.services()[0]
+        .load_balancers()
+        .iter()
+        .map(|lb| {
+            (
+                lb.container_name().unwrap_or_default().to_string(),
+                lb.container_port().unwrap_or_default(),
+            )
+        })
+        .collect();
+    attached.sort();
+    assert_eq!(
+        attached,
+        vec![("jvb".to_string(), 10000), ("web".to_string(), 80)],
+        "{context}: the service's target groups"
+    );
     let eip = eip_public_ip(aws).await;
     let advertised = aws
         .ssm
@@ -102,6 +127,18 @@ async fn assert_converged_up(aws: &Aws, context: &str) {
 async fn assert_converged_down(aws: &Aws, context: &str) {
     let inv = inventory(aws).await;
     assert!(is_clean(&inv), "{context}: {inv:?}");
+    let services = aws
+        .ecs
+        .describe_services()
+        .cluster(format!("{PROJECT}-cluster"))
+        .services(format!("{PROJECT}-service"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        services.services()[0].load_balancers().is_empty(),
+        "{context}: the service still carries target groups"
+    );
 }
 
 /// Kills `first` at each boundary, re-runs `then`, and checks convergence.

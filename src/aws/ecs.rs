@@ -1,8 +1,11 @@
 //! The ECS service that runs the Jitsi task: scale it between 0 and 1, pin it
 //! to the NLB's subnet, and find its tasks and their private addresses.
 
+use std::time::Duration;
+
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DesiredStatus, NetworkConfiguration,
+    AssignPublicIp, AwsVpcConfiguration, DesiredStatus, LoadBalancer as EcsLoadBalancer,
+    NetworkConfiguration,
 };
 
 use super::{aws_error, Aws};
@@ -18,6 +21,16 @@ pub struct Service {
     pub task_definition: String,
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
+    /// The target groups ECS registers the service's tasks in.
+    pub load_balancers: Vec<ServiceLoadBalancer>,
+}
+
+/// One target group of the service, and which container port it sends to.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ServiceLoadBalancer {
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: i32,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -89,19 +102,54 @@ pub async fn service(aws: &Aws, cluster: &str, service: &str) -> Result<Option<S
                 security_groups: vpc
                     .map(|v| v.security_groups().to_vec())
                     .unwrap_or_default(),
+                load_balancers: s
+                    .load_balancers()
+                    .iter()
+                    .map(|lb| ServiceLoadBalancer {
+                        target_group_arn: lb.target_group_arn().unwrap_or_default().to_string(),
+                        container_name: lb.container_name().unwrap_or_default().to_string(),
+                        container_port: lb.container_port().unwrap_or_default(),
+                    })
+                    .collect(),
             }
         }))
 }
 
-/// Sets the desired count; with `pin`, also pins the tasks to one subnet
-/// (the NLB's, so the IP targets sit in an AZ the NLB serves).
-pub async fn scale(
+/// What one UpdateService changes besides the desired count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServiceChange<'a> {
+    /// Subnet and security group to pin the tasks to (the NLB's subnet, so
+    /// the IP targets sit in an AZ the NLB serves).
+    pub pin: Option<(&'a str, &'a str)>,
+    /// The target groups ECS is to register the tasks in; `Some(&[])`
+    /// detaches them all.
+    pub load_balancers: Option<&'a [ServiceLoadBalancer]>,
+    /// How long ECS ignores failing load-balancer health checks of a new task.
+    pub health_check_grace: Option<Duration>,
+    pub force_new_deployment: bool,
+}
+
+/// Sets the desired count, and what `change` asks for, in one UpdateService.
+///
+/// With `load_balancers`, ECS itself registers each task of the service in
+/// those target groups when it starts and deregisters it when it stops, so
+/// a task ECS replaces (failed health check, rollback, Fargate retirement)
+/// is never missing from the load balancer. UpdateService API reference
+/// (docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html):
+/// for services with the rolling-update (ECS) deployment controller,
+/// `loadBalancers` can be added, updated or removed ("you can update from a
+/// single target group to multiple target groups"), an empty list removes
+/// them, and a change starts a new deployment; each entry names the target
+/// group ARN, the container name and the container port (a `containerPort`
+/// of the task definition). ECS registers targets through its service-linked
+/// role (AWSServiceRoleForECS), created on first use of ECS; no `role` may be
+/// passed for awsvpc tasks.
+pub async fn update_service(
     aws: &Aws,
     cluster: &str,
     service: &str,
     desired: i32,
-    pin: Option<(&str, &str)>,
-    force_new_deployment: bool,
+    change: ServiceChange<'_>,
 ) -> Result<()> {
     let mut req = aws
         .ecs
@@ -109,8 +157,8 @@ pub async fn scale(
         .cluster(cluster)
         .service(service)
         .desired_count(desired)
-        .force_new_deployment(force_new_deployment);
-    if let Some((subnet, security_group)) = pin {
+        .force_new_deployment(change.force_new_deployment);
+    if let Some((subnet, security_group)) = change.pin {
         let vpc = AwsVpcConfiguration::builder()
             .subnets(subnet)
             .security_groups(security_group)
@@ -126,6 +174,24 @@ pub async fn scale(
                 .awsvpc_configuration(vpc)
                 .build(),
         );
+    }
+    if let Some(groups) = change.load_balancers {
+        let groups = groups
+            .iter()
+            .map(|g| {
+                EcsLoadBalancer::builder()
+                    .target_group_arn(&g.target_group_arn)
+                    .container_name(&g.container_name)
+                    .container_port(g.container_port)
+                    .build()
+            })
+            .collect();
+        // Some(empty) is sent as `[]`, which is how the API removes them.
+        req = req.set_load_balancers(Some(groups));
+    }
+    if let Some(grace) = change.health_check_grace {
+        req = req
+            .health_check_grace_period_seconds(i32::try_from(grace.as_secs()).unwrap_or(i32::MAX));
     }
     req.send().await.map_err(aws_error(
         "ecs:UpdateService",

@@ -3,7 +3,7 @@
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Certificate, IpAddressType, LoadBalancerSchemeEnum,
     LoadBalancerTypeEnum, Matcher, ProtocolEnum, SubnetMapping, Tag, TargetDescription,
-    TargetTypeEnum,
+    TargetGroupAttribute, TargetTypeEnum,
 };
 
 use super::{aws_error, Aws};
@@ -237,6 +237,42 @@ pub async fn create_target_group(
         .first()
         .map(to_target_group)
         .expect("CreateTargetGroup returns the group"))
+}
+
+const DEREGISTRATION_DELAY: &str = "deregistration_delay.timeout_seconds";
+
+/// The group's deregistration delay in seconds (None if AWS did not say).
+pub async fn deregistration_delay(aws: &Aws, tg_arn: &str) -> Result<Option<u32>> {
+    let out = aws
+        .elb
+        .describe_target_group_attributes()
+        .target_group_arn(tg_arn)
+        .send()
+        .await
+        .map_err(aws_error("elbv2:DescribeTargetGroupAttributes", tg_arn))?;
+    Ok(out
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some(DEREGISTRATION_DELAY))
+        .and_then(|a| a.value())
+        .and_then(|v| v.parse().ok()))
+}
+
+/// CreateTargetGroup takes no attributes: the delay is set right after.
+pub async fn set_deregistration_delay(aws: &Aws, tg: &TargetGroup, seconds: u32) -> Result<()> {
+    aws.elb
+        .modify_target_group_attributes()
+        .target_group_arn(&tg.arn)
+        .attributes(
+            TargetGroupAttribute::builder()
+                .key(DEREGISTRATION_DELAY)
+                .value(seconds.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(aws_error("elbv2:ModifyTargetGroupAttributes", &tg.name))?;
+    Ok(())
 }
 
 pub async fn delete_target_group(aws: &Aws, arn: &str) -> Result<()> {

@@ -39,7 +39,7 @@ const ALL: &[&str] = &[
 ];
 
 const REGISTER_FIX: &str =
-    "run `meetctl register-targets` (registers the task's IP, deregisters every other one)";
+    "run `meetctl register-targets` (registers the task's IP, deregisters every other one); ECS keeps the service's tasks registered only while the service carries the target groups: if `meetctl status` says it does not, run `meetctl up`";
 
 /// What DNS must point at: the load balancer's name and public address.
 #[derive(Clone, Debug)]

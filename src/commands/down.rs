@@ -1,5 +1,6 @@
-//! `meetctl down`: scale to 0 while DNS, the load balancer, target groups
-//! and address go, then sweep by tag and prove nothing billable remains.
+//! `meetctl down`: scale to 0 and detach the target groups while DNS, the
+//! load balancer, target groups and address go, then sweep by tag and prove
+//! nothing billable remains.
 
 use std::time::Instant;
 
@@ -271,7 +272,7 @@ fn print_plan(ctx: &Context, observed: &Observed) {
     println!("  1. take the lifecycle lock {}", n.lock_parameter());
     println!("  2. in parallel:");
     println!(
-        "     a. scale {} to 0 (now desired {}, {} task(s)); wait until none runs",
+        "     a. scale {} to 0 and detach its target groups (now desired {}, {} task(s)); wait until none runs",
         ctx.config.service,
         observed.desired(),
         observed.tasks.len()

@@ -1,5 +1,6 @@
 //! `meetctl up`: preflight, lock, EIP + advertise address, then the NLB and
-//! the task in parallel, target registration, DNS, and a summary with cost.
+//! the task in parallel (the service attached to the target groups, so ECS
+//! registers its tasks), DNS, and a summary with cost.
 
 use std::time::Instant;
 
@@ -94,11 +95,12 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
     ));
 
     // Two branches run at once, so `up` takes about the longest chain of
-    // unavoidable waits, max(NLB provisioning, task start + registration),
-    // rather than their sum:
+    // unavoidable waits rather than their sum:
     //   ingress: create NLB, target groups, listeners -> DNS alias -> wait active
-    //   task:    scale to 1 -> wait RUNNING -> register in the groups -> wait healthy
-    // Registration does not need an active NLB, only its target groups.
+    //   task:    (once the listeners exist) scale to 1 attached to the target
+    //            groups -> wait RUNNING -> wait healthy
+    // ECS registers the task in the groups itself (and a task it replaces
+    // later too), which needs groups a listener forwards to, not an active NLB.
     let (groups_tx, groups_rx) = tokio::sync::oneshot::channel::<[TargetGroup; 2]>();
     let ingress_branch = async {
         let step = ctx.out.step("load-balancer");
@@ -121,8 +123,15 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
         })
     };
     let task_branch = async {
+        let groups = groups_rx.await.map_err(|_| Error::Unexpected {
+            what: "scaling the service".into(),
+            problem: "the load-balancer step failed before its target groups existed".into(),
+            fix: "see the load-balancer error above; re-run `meetctl up`".into(),
+        })?;
         let step = ctx.out.step("task");
-        let task = lifecycle::ensure_task(ctx, base, &observed, advertise_changed, &step).await;
+        let attach = lifecycle::service_load_balancers(&groups[0], &groups[1]);
+        let task =
+            lifecycle::ensure_task(ctx, base, &observed, advertise_changed, &attach, &step).await;
         let task = finish_step(step, task, |t| {
             format!(
                 "task {} RUNNING at {}",
@@ -134,28 +143,24 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             .private_ip
             .clone()
             .expect("ensure_task returns a task with an IP");
-        let groups = groups_rx.await.map_err(|_| Error::Unexpected {
-            what: "target registration".into(),
-            problem: "the load-balancer step failed before its target groups existed".into(),
-            fix: "see the load-balancer error above; re-run `meetctl up`".into(),
-        })?;
         let step = ctx.out.step("targets");
         let refs = [&groups[0], &groups[1]];
         let registered = async {
-            let removed = lifecycle::sync_targets(ctx, &refs, &ip).await?;
-            lifecycle::wait_healthy(ctx, &refs, &ip, &step)
-                .await
-                .map(|_| removed)
+            let (removed, ()) = tokio::try_join!(
+                lifecycle::remove_stray_targets(ctx, &refs),
+                lifecycle::wait_healthy(ctx, &refs, &ip, &step)
+            )?;
+            Ok(removed)
         }
         .await;
-        finish_step(step, registered, |removed| {
+        finish_step(step, registered, |removed: &Vec<String>| {
             let stale = if removed.is_empty() {
                 String::new()
             } else {
-                format!("; deregistered stale {}", removed.join(", "))
+                format!("; deregistered stray {}", removed.join(", "))
             };
             format!(
-                "{ip} healthy in {} and {}{stale}",
+                "{ip} registered by ECS and healthy in {} and {}{stale}",
                 groups[0].name, groups[1].name
             )
         })
@@ -278,12 +283,12 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
     }
     println!("        wait until the load balancer is active");
     println!(
-        "     b. scale {} to 1 in {} (now desired {}); wait for a RUNNING task",
+        "     b. once the listeners exist: scale {} to 1 in {} (now desired {}), attached to both target groups (jvb UDP 10000, web TCP 80); wait for a RUNNING task",
         ctx.config.service,
         base.subnet.id,
         observed.desired()
     );
-    println!("        register its IP in both target groups (before the NLB is active), deregister stale ones; wait until healthy");
+    println!("        ECS registers the task in both target groups (and any task that replaces it); deregister stray targets; wait until healthy");
     println!("  5. release the lock; print the URL, timings and the hourly cost");
     println!(
         "  AWS API calls made for this plan: {} (all reads)",
