@@ -309,8 +309,9 @@ def check_nlb_delete_frees_eip(aws: dict, state: dict) -> None:
 
 
 def check_scale_down(aws: dict, ready: dict) -> None:
-    running = [t["taskArn"] for t in live_service_tasks(aws, ready)]
-    expect(running, "no task to scale down")
+    # The check before may leave a deployment that is still replacing its task.
+    running = wait_until("a live task to scale down",
+                         lambda: [t["taskArn"] for t in live_service_tasks(aws, ready)] or None)
     aws["ecs"].update_service(cluster=ready["cluster"], service=ready["service"], desiredCount=0)
     wait_until("no live task of the service", lambda: live_service_tasks(aws, ready) == [])
     # ListTasks' default filter is desiredStatus RUNNING, as on AWS (moto lists all).
