@@ -136,11 +136,18 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
     finish_step(step, deleted, |_| format!("deleted {}", record.name))
 }
 
-fn print_report(ctx: &Context, observed: &Observed, rate: Result<Option<f64>>, started: Instant) {
+fn print_report(
+    ctx: &Context,
+    observed: &Observed,
+    rate: Result<Option<state::PricedRate>>,
+    started: Instant,
+) {
     let ran_for = observed.uptime();
     // The cost is a courtesy line: a failure to price it must not fail `down`.
-    let cost_text = match (rate, ran_for) {
-        (Ok(Some(rate)), Some(ran)) => format!(" (~${:.2})", rate * ran.as_secs_f64() / 3600.0),
+    let cost_text = match (&rate, ran_for) {
+        (Ok(Some(Ok(rate))), Some(ran)) => {
+            format!(" (~${:.2})", rate * ran.as_secs_f64() / 3600.0)
+        }
         _ => String::new(),
     };
     let ran_text = ran_for
@@ -155,6 +162,9 @@ fn print_report(ctx: &Context, observed: &Observed, rate: Result<Option<f64>>, s
         "meetctl down: done in {}{ran_text}; nothing billable remains",
         human_duration(started.elapsed())
     );
+    if let Ok(Some(Err(unknown))) = &rate {
+        println!("  cost           {unknown}");
+    }
     print_timings(ctx);
 }
 
