@@ -274,6 +274,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
+    // Before any command's first AWS calls, which run concurrently and would
+    // each retry an endpoint that is down with backoff for seconds.
+    aws::check_endpoint_reachable(&ctx.aws).await?;
     match command {
         Command::Up { dry_run } => {
             commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?

@@ -577,6 +577,11 @@ async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
             "connection refused",
         ),
         (
+            vec!["status"],
+            vec![("MEETCTL_ENDPOINT_URL", refused.as_str())],
+            "connection refused",
+        ),
+        (
             vec!["up"],
             vec![(
                 "MEETCTL_ENDPOINT_URL",
@@ -612,7 +617,8 @@ async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
         );
         if env.iter().any(|(k, _)| *k == "MEETCTL_ENDPOINT_URL") {
             assert!(
-                err.contains("`endpoint_url`") && !err.contains("credentials"),
+                err.contains("preflight failed: endpoint_url: cannot reach")
+                    && !err.contains("credentials"),
                 "an unreachable endpoint is no credentials problem\n{err}"
             );
         }

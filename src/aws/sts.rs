@@ -12,9 +12,9 @@ pub struct Identity {
 }
 
 /// Who the credentials belong to. An endpoint that cannot be reached is
-/// reported as a network problem, never as bad credentials.
+/// reported as a network problem, never as bad credentials (callers probe a
+/// configured endpoint_url first with `aws::check_endpoint_reachable`).
 pub async fn caller_identity(aws: &Aws) -> Result<Identity> {
-    super::check_endpoint_reachable(aws).await?;
     let out = aws.sts.get_caller_identity().send().await.map_err(|e| {
         let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
         match e {
