@@ -467,6 +467,9 @@ impl Config {
 }
 
 fn config_file_path(inputs: &Inputs) -> Result<Option<PathBuf>> {
+    if let Some(value) = inputs.env.get("MEETCTL_CONFIG") {
+        reject_empty("MEETCTL_CONFIG", "the configuration file", value)?;
+    }
     let explicit = inputs
         .explicit_path
         .clone()
@@ -1474,6 +1477,10 @@ mod tests {
         assert_eq!(
             err_key(load(None, &[("MEETCTL_PROJECT", "  ")], &[])),
             "MEETCTL_PROJECT"
+        );
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_CONFIG", "")], &[])),
+            "MEETCTL_CONFIG"
         );
         let mut flags = FlagValues::default();
         flags.set("project", "");
