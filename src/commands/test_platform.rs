@@ -542,3 +542,38 @@ fn write_report(dir: &Path, report: &RunReport) -> Result<()> {
     )?;
     write("report.md", render_markdown(report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_in_a_region_without_prices_reports_price_unknown_not_zero() {
+        let report = RunReport {
+            project: "demo".into(),
+            region: "eu-west-3".into(),
+            domain: "meet.example.org".into(),
+            started_at: "2026-12-06T12:00:00Z".into(),
+            seconds: 90.0,
+            result: "pass",
+            failure: None,
+            kept: false,
+            phases: Vec::new(),
+            check_attempts: 1,
+            checks: Vec::new(),
+            cost: None,
+            price_unknown: Some(PriceUnknown {
+                problem: "no prices for eu-west-3".into(),
+                fix: "add [regions.eu-west-3] to a prices_file".into(),
+            }),
+            leftovers: Some(Vec::new()),
+            aws_api_calls: 0,
+        };
+        let md = render_markdown(&report);
+        assert!(
+            md.contains("- cost of the run: price unknown (no prices for eu-west-3); fix: add [regions.eu-west-3] to a prices_file"),
+            "{md}"
+        );
+        assert!(!md.contains("nothing billable was created"), "{md}");
+    }
+}
