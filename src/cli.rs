@@ -23,7 +23,8 @@ fn after_help() -> String {
         .map(|(k, help)| format!("  {k:width$}  {help}"))
         .collect();
     format!(
-        "Configuration: flags > MEETCTL_<KEY> environment > meetctl.toml > AWS_REGION/AWS_PROFILE/AWS_ENDPOINT_URL > defaults. \
+        "Configuration: flags > MEETCTL_<KEY> environment > meetctl.toml > AWS_REGION/AWS_PROFILE/AWS_ENDPOINT_URL > defaults; \
+         an empty value (--project \"\", MEETCTL_REGION=) is an error, never the default. \
          `meetctl config show` prints each value and its source. Keys:\n{}\n\n\
          Typical use:\n  \
          meetctl up --domain meet.example.org   bring a meeting site online (minutes)\n  \
@@ -64,13 +65,16 @@ pub struct GlobalArgs {
     /// More logs on stderr: -v meetctl's debug log, -vv also the AWS SDK's
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Project name; resource names and tags derive from it [default: jitsi-video-platform]
+    /// Project name; resource names and tags derive from it; not `internal-…` (AWS
+    /// refuses such load balancer names) [default: jitsi-video-platform]
     #[arg(long, global = true)]
     pub project: Option<String>,
     /// Host name of the meeting site, e.g. meet.example.org (required by `up`)
     #[arg(long, global = true)]
     pub domain: Option<String>,
-    /// AWS region [default: us-east-1]
+    /// AWS region; prices known for us-east-1, us-east-2, us-west-2, eu-west-1,
+    /// eu-central-1, ap-southeast-2 (elsewhere: "price unknown", add a prices_file)
+    /// [default: us-east-1]
     #[arg(long, global = true)]
     pub region: Option<String>,
     /// AWS shared-config profile
@@ -91,7 +95,8 @@ pub struct GlobalArgs {
     /// Task security group [default: tagged Project=<project>; named <project>-task if several are]
     #[arg(long, global = true, value_name = "ID")]
     pub security_group_id: Option<String>,
-    /// ACM certificate for TLS 443 on the load balancer (without it: plain TCP 80)
+    /// ACM certificate for TLS 443 on the load balancer (without it: plain TCP 80 and
+    /// http://, where browsers refuse camera and microphone)
     #[arg(long, global = true, value_name = "ARN")]
     pub certificate_arn: Option<String>,
     /// Route53 hosted zone for the domain's alias record (without it: DNS is yours)
@@ -284,6 +289,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
+    // Before any command's first AWS calls, which run concurrently and would
+    // each retry an endpoint that is down with backoff for seconds.
+    aws::check_endpoint_reachable(&ctx.aws).await?;
     match command {
         Command::Up { dry_run } => {
             commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?

@@ -274,12 +274,15 @@ impl fmt::Display for Raw {
 /// Values set on the command line, already named by key.
 #[derive(Debug, Default, Clone)]
 pub struct FlagValues {
-    values: Vec<(String, String)>,
+    /// (key, value, the flag as typed, for error messages)
+    values: Vec<(String, String, String)>,
 }
 
 impl FlagValues {
+    /// A value given by the key's own flag (`--project` for `project`).
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.values.push((key.to_string(), value.into()));
+        let flag = format!("--{}", key.replace('_', "-"));
+        self.values.push((key.to_string(), value.into(), flag));
     }
 
     /// `--set key=value`, for keys without a dedicated flag.
@@ -291,9 +294,25 @@ impl FlagValues {
                 "write it as --set nlb_active_timeout=600",
             )
         })?;
-        self.set(k.trim(), v.trim());
+        let k = k.trim();
+        self.values
+            .push((k.to_string(), v.trim().to_string(), format!("--set {k}")));
         Ok(())
     }
+}
+
+/// An explicitly given but empty value (`--project ""`, `MEETCTL_REGION=`,
+/// `domain = ""`) is a mistake, never a request for the default: falling back
+/// silently would act on another project or region than the one meant.
+fn reject_empty(place: &str, key: &str, value: &str) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::config(
+            place,
+            format!("is empty (it sets `{key}`)"),
+            format!("give {key} a value, or remove {place} to use the next source (flags > MEETCTL_* > meetctl.toml > default)"),
+        ));
+    }
+    Ok(())
 }
 
 /// Where the inputs of a configuration come from; tests build this directly.
@@ -438,15 +457,19 @@ impl Config {
         for (name, raw) in env_layer(&inputs.env)? {
             layers.insert(name, (raw, Source::Env));
         }
-        for (name, value) in &inputs.flags.values {
+        for (name, value, flag) in &inputs.flags.values {
             let spec = spec_for(name).ok_or_else(|| unknown_key(name, "flag --set"))?;
-            layers.insert(spec.name, (parse_text(spec, value, "flag")?, Source::Flag));
+            reject_empty(flag, spec.name, value)?;
+            layers.insert(spec.name, (parse_text(spec, value, flag)?, Source::Flag));
         }
         build(layers, config_file)
     }
 }
 
 fn config_file_path(inputs: &Inputs) -> Result<Option<PathBuf>> {
+    if let Some(value) = inputs.env.get("MEETCTL_CONFIG") {
+        reject_empty("MEETCTL_CONFIG", "the configuration file", value)?;
+    }
     let explicit = inputs
         .explicit_path
         .clone()
@@ -523,7 +546,14 @@ fn file_layer(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
         let spec =
             spec_for(&name).ok_or_else(|| unknown_key(&name, &path.display().to_string()))?;
         let raw = match (spec.kind, value) {
-            (Kind::Text, toml::Value::String(s)) => Raw::Text(s),
+            (Kind::Text, toml::Value::String(s)) => {
+                reject_empty(
+                    &format!("{} in {}", spec.name, path.display()),
+                    spec.name,
+                    &s,
+                )?;
+                Raw::Text(s)
+            }
             (Kind::List, toml::Value::Array(items)) => {
                 let mut list = Vec::new();
                 for item in items {
@@ -571,6 +601,7 @@ fn env_layer(env: &BTreeMap<String, String>) -> Result<Vec<(&'static str, Raw)>>
         }
         let name = suffix.to_ascii_lowercase();
         let spec = spec_for(&name).ok_or_else(|| unknown_key(var, "environment"))?;
+        reject_empty(var, spec.name, value)?;
         out.push((spec.name, parse_text(spec, value, var)?));
     }
     Ok(out)
@@ -993,6 +1024,17 @@ fn validate_prices_file(v: &str) -> Result<String> {
 }
 
 fn validate_project(v: &str) -> Result<String> {
+    // The NLB is named `<project>-nlb`, and CreateLoadBalancer rejects names
+    // that "must not begin with \"internal-\"" (Elastic Load Balancing API
+    // Reference, CreateLoadBalancer, request parameter Name): `internal`
+    // itself would make `internal-nlb`.
+    if v == "internal" || v.starts_with("internal-") {
+        return Err(Error::config(
+            "project",
+            format!("`{v}` would name the load balancer `{v}-nlb`, and AWS rejects load balancer names that begin with `internal-`"),
+            "choose a project name that does not begin with `internal-` (e.g. `meet-internal`)",
+        ));
+    }
     let ok = (3..=28).contains(&v.len())
         && v.starts_with(|c: char| c.is_ascii_lowercase())
         && !v.ends_with('-')
@@ -1011,6 +1053,21 @@ fn validate_project(v: &str) -> Result<String> {
 
 fn validate_domain(v: &str) -> Result<String> {
     let fix = "give a bare host name such as meet.example.org (no scheme, port or path)";
+    let bare = v.trim_start_matches('[').trim_end_matches(']');
+    // The domain gets a DNS record, a certificate and Jitsi's PUBLIC_URL:
+    // an address can have none of them. A name whose last label is all
+    // digits parses as an IPv4 address in browsers (WHATWG URL) and is no
+    // valid top-level domain either.
+    let last_label = v.trim_end_matches('.').rsplit('.').next().unwrap_or("");
+    if bare.parse::<std::net::IpAddr>().is_ok()
+        || (!last_label.is_empty() && last_label.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(Error::config(
+            "domain",
+            format!("`{v}` is an IP address, not a domain name"),
+            "give the host name people will open, such as meet.example.org (it needs a DNS record and, for https, a certificate)",
+        ));
+    }
     if v.contains("://") || v.contains('/') || v.contains(':') {
         return Err(Error::config(
             "domain",
@@ -1371,6 +1428,80 @@ mod tests {
             "cluster"
         );
         assert!(err_key(load(Some("region = "), &[], &[])).starts_with("--config"));
+    }
+
+    #[test]
+    fn an_ip_address_is_not_a_domain() {
+        for ip in [
+            "192.0.2.10",
+            "10.0.0.1.",
+            "2001:db8::1",
+            "[2001:db8::1]",
+            "203.0.113",
+        ] {
+            let err = load(None, &[], &[("domain", ip)]).unwrap_err().to_string();
+            assert!(
+                err.contains("`domain`") && err.contains("IP address"),
+                "{ip}: {err}"
+            );
+        }
+        let c = load(None, &[], &[("domain", "meet1.example.org")]).unwrap();
+        assert_eq!(c.domain.as_deref(), Some("meet1.example.org"));
+    }
+
+    #[test]
+    fn a_project_cannot_make_an_internal_load_balancer_name() {
+        for project in ["internal-meet", "internal"] {
+            let err = load(None, &[], &[("project", project)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`project`") && err.contains("internal-"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            load(None, &[], &[("project", "meet-internal")])
+                .unwrap()
+                .project,
+            "meet-internal"
+        );
+    }
+
+    #[test]
+    fn an_empty_value_is_an_error_naming_where_it_was_given() {
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_REGION", "")], &[])),
+            "MEETCTL_REGION"
+        );
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_PROJECT", "  ")], &[])),
+            "MEETCTL_PROJECT"
+        );
+        assert_eq!(
+            err_key(load(None, &[("MEETCTL_CONFIG", "")], &[])),
+            "MEETCTL_CONFIG"
+        );
+        let mut flags = FlagValues::default();
+        flags.set("project", "");
+        let i = Inputs {
+            flags,
+            ..Default::default()
+        };
+        assert_eq!(err_key(Config::load(&i)), "--project");
+        let mut flags = FlagValues::default();
+        flags.set_pair("lock_ttl=").unwrap();
+        let i = Inputs {
+            flags,
+            ..Default::default()
+        };
+        assert_eq!(err_key(Config::load(&i)), "--set lock_ttl");
+        assert!(err_key(load(Some("region = \"\""), &[], &[])).starts_with("region in "));
+        // The AWS SDK's own variables keep the SDK's meaning: empty is unset.
+        assert_eq!(
+            load(None, &[("AWS_REGION", "")], &[]).unwrap().region,
+            "us-east-1"
+        );
     }
 
     #[test]

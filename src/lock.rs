@@ -1,6 +1,11 @@
 //! The lifecycle lock: an SSM parameter created with overwrite=false, so two
 //! runs cannot both create it. It holds the owner and an expiry; a lock whose
-//! owner died is taken over once it has expired.
+//! owner died is taken over once it has expired, or at once when the owner
+//! was a process of this host that no longer exists.
+//!
+//! The owner id is `<host>:pid<pid>:<random>`. Host and process checks use
+//! POSIX calls (gethostname, kill(pid, 0)) so they work on Linux and macOS
+//! alike; there is no /proc or /etc/hostname on macOS.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +24,12 @@ pub struct LockRecord {
 }
 
 impl LockRecord {
+    /// The run that holds this lock ran on this host and has died (killed,
+    /// crashed, interrupted): it will never release the lock or finish.
+    pub fn owner_is_dead(&self) -> bool {
+        owner_died_here(&self.owner)
+    }
+
     pub fn expires_in(&self) -> Option<Duration> {
         self.expires_epoch
             .checked_sub(now_epoch())
@@ -41,15 +52,58 @@ fn now_epoch() -> u64 {
         .unwrap_or(0)
 }
 
-fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "unknown-host".into())
+/// Written when the host name cannot be read; such an owner is never judged
+/// dead, since another host could have written the same placeholder.
+const UNKNOWN_HOST: &str = "unknown-host";
+
+/// This host's name, from gethostname(2) (POSIX; Linux and macOS).
+#[cfg(unix)]
+pub fn host_id() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the pointer and length describe `buf`, which outlives the call;
+    // gethostname writes at most `buf.len()` bytes into it.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end])
+        .trim()
+        .replace(':', "-");
+    if rc == 0 && !name.is_empty() {
+        name
+    } else {
+        UNKNOWN_HOST.into()
+    }
+}
+
+#[cfg(not(unix))]
+pub fn host_id() -> String {
+    std::env::var("COMPUTERNAME").unwrap_or_else(|_| UNKNOWN_HOST.into())
+}
+
+/// Whether a process with this id no longer exists. kill(pid, 0) sends no
+/// signal, only checks: ESRCH means no such process; success or EPERM (it
+/// exists but belongs to another user) means it lives. POSIX kill(2).
+#[cfg(unix)]
+fn process_is_gone(pid: u32) -> bool {
+    // 0 and negative ids address process groups, not one process.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 performs only the existence and permission check.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_is_gone(_pid: u32) -> bool {
+    false
 }
 
 /// `<host>:pid<pid>:`, the start of every owner id this process writes.
 fn process_prefix() -> String {
-    format!("{}:pid{}:", host_name(), std::process::id())
+    format!("{}:pid{}:", host_id(), std::process::id())
 }
 
 fn owner_id() -> String {
@@ -66,10 +120,7 @@ fn owner_died_here(owner: &str) -> bool {
     ) else {
         return false;
     };
-    host == host_name()
-        && pid
-            .parse::<u32>()
-            .is_ok_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+    host != UNKNOWN_HOST && host == host_id() && pid.parse::<u32>().is_ok_and(process_is_gone)
 }
 
 /// Deletes the lock if this very process holds it: a run whose future was
@@ -169,19 +220,52 @@ impl Lock {
 mod tests {
     use super::*;
 
+    /// The id of a process that has exited and been reaped.
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
     #[test]
     fn only_a_dead_process_of_this_host_gives_up_its_lock_early() {
-        let me = format!("{}:pid{}:0", host_name(), std::process::id());
+        let host = host_id();
+        assert_ne!(host, UNKNOWN_HOST, "gethostname answered");
+        let me = format!("{host}:pid{}:0", std::process::id());
         assert!(!owner_died_here(&me), "a live process keeps its lock");
-        assert!(owner_died_here(&format!(
-            "{}:pid{}:0",
-            host_name(),
-            u32::MAX - 1
-        )));
+        let dead = format!("{host}:pid{}:0", dead_pid());
+        assert!(owner_died_here(&dead), "{dead}");
+        let record = LockRecord {
+            owner: dead,
+            command: "up".into(),
+            expires_epoch: now_epoch() + 3600,
+        };
+        assert!(record.owner_is_dead());
         assert!(
-            !owner_died_here("some-other-host:pid1:0"),
+            !owner_died_here(&format!("some-other-host:pid{}:0", dead_pid())),
             "another host's run may be alive"
         );
+        assert!(!owner_died_here(&format!(
+            "{UNKNOWN_HOST}:pid{}:0",
+            dead_pid()
+        )));
+        for not_one_process in ["pid0", "pid4294967295", "pidx"] {
+            assert!(!owner_died_here(&format!("{host}:{not_one_process}:0")));
+        }
         assert!(!owner_died_here("unreadable"));
+    }
+
+    #[test]
+    fn the_host_id_is_the_system_host_name_not_a_file() {
+        // `hostname` prints gethostname(2) on Linux and macOS alike.
+        let out = std::process::Command::new("hostname")
+            .output()
+            .expect("run hostname");
+        assert!(out.status.success());
+        let expected = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .replace(':', "-");
+        assert_eq!(host_id(), expected);
     }
 }

@@ -141,14 +141,20 @@ pub struct Assessment {
     pub fixes: Vec<String>,
 }
 
+/// An hourly rate in USD, or why it is unknown (a region without prices).
+pub type PricedRate = std::result::Result<f64, cost::PriceUnknown>;
+
 /// What the platform's running pieces cost per hour, from the task
-/// definition the service runs; None when there is no service.
-pub async fn hourly_rate(ctx: &Context, observed: &Observed) -> Result<Option<f64>> {
+/// definition the service runs; None when there is no service. A missing
+/// price is an answer ("price unknown"), not an error.
+pub async fn hourly_rate(ctx: &Context, observed: &Observed) -> Result<Option<PricedRate>> {
     let Some(service) = &observed.service else {
         return Ok(None);
     };
     let size = ecs::task_size(&ctx.aws, &service.task_definition).await?;
-    Ok(Some(cost::total(&cost::running_rate(&ctx.config, &size)?)))
+    Ok(Some(
+        cost::running_rate(&ctx.config, &size).map(|lines| cost::total(&lines)),
+    ))
 }
 
 impl Observed {
@@ -190,6 +196,21 @@ impl Observed {
         let mut problems = Vec::new();
         let mut in_progress = Vec::new();
         let mut fixes = Vec::new();
+        // A run of this host that died holding the lock (an interrupted `up`)
+        // moves nothing: what it left is judged as it stands, not as in progress.
+        let dead_run = self.lock.as_ref().filter(|l| l.owner_is_dead());
+        if let Some(lock) = dead_run {
+            problems.push(format!(
+                "`meetctl {}` ({}) was interrupted: its process is gone but its lifecycle lock remains",
+                lock.command, lock.owner
+            ));
+            fixes.push(format!(
+                "the next `meetctl up` or `meetctl down` on this host takes over the dead run's lock at once (elsewhere: after it expires{})",
+                lock.expires_in()
+                    .map(|d| format!(", in {}", crate::output::human_duration(d)))
+                    .unwrap_or_default()
+            ));
+        }
         if self.is_idle() {
             return Assessment {
                 verdict: Verdict::Idle,
@@ -307,7 +328,7 @@ impl Observed {
                 _ => {}
             }
         }
-        let verdict = if self.lock.is_some() {
+        let verdict = if self.lock.is_some() && dead_run.is_none() {
             in_progress.push("a meetctl run holds the lifecycle lock".into());
             Verdict::Transitional
         } else if !problems.is_empty() {
@@ -339,4 +360,84 @@ pub fn expected_listeners(certificate: Option<&str>) -> Vec<(i32, &'static str)>
         (WEB_PORT, "TCP")
     };
     vec![(JVB_PORT, "UDP"), web]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nothing() -> Observed {
+        Observed {
+            service: None,
+            tasks: Vec::new(),
+            load_balancer: None,
+            listeners: Vec::new(),
+            jvb: None,
+            web: None,
+            elastic_ips: Vec::new(),
+            advertise_ips: None,
+            dns_record: None,
+            lock: None,
+        }
+    }
+
+    fn lock_of(pid: u32) -> LockRecord {
+        let in_an_hour = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 3600;
+        LockRecord {
+            owner: format!("{}:pid{pid}:0", lock::host_id()),
+            command: "up".into(),
+            expires_epoch: in_an_hour,
+        }
+    }
+
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid
+    }
+
+    /// What an `up` killed right after allocating its address leaves.
+    fn interrupted_after_the_address(lock: LockRecord) -> Observed {
+        Observed {
+            elastic_ips: vec![ElasticIp {
+                allocation_id: "eipalloc-0123456789abcdef0".into(),
+                public_ip: "198.51.100.7".into(),
+                association_id: None,
+            }],
+            advertise_ips: Some("198.51.100.7".into()),
+            lock: Some(lock),
+            ..nothing()
+        }
+    }
+
+    #[test]
+    fn a_lock_whose_process_died_is_not_a_run_in_progress() {
+        let a = interrupted_after_the_address(lock_of(dead_pid())).assess(None, false);
+        assert_eq!(a.verdict, Verdict::Degraded, "{a:?}");
+        assert!(
+            a.problems.iter().any(|p| p.contains("interrupted")),
+            "{a:?}"
+        );
+        assert!(a.fixes.iter().any(|f| f.contains("takes over")), "{a:?}");
+        assert!(a.fixes.iter().any(|f| f.contains("meetctl up")), "{a:?}");
+        assert!(a.in_progress.is_empty(), "{a:?}");
+
+        let a = Observed {
+            lock: Some(lock_of(dead_pid())),
+            ..nothing()
+        }
+        .assess(None, false);
+        assert_eq!(a.verdict, Verdict::Idle, "{a:?}");
+        assert!(a.fixes.iter().any(|f| f.contains("takes over")), "{a:?}");
+
+        // The same state with a live owner is a run in progress.
+        let live = lock_of(std::process::id());
+        let a = interrupted_after_the_address(live).assess(None, false);
+        assert_eq!(a.verdict, Verdict::Transitional, "{a:?}");
+    }
 }

@@ -102,7 +102,7 @@ fn default_model_matches_hand_computed_figures() {
         .as_str()
         .unwrap()
         .starts_with("https://")
-        && p["as_of"] == "2026-11-01"));
+        && (p["as_of"] == "2026-11-01" || p["as_of"] == "2026-12-06")));
 }
 
 #[test]

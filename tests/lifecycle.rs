@@ -201,8 +201,11 @@ async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
     let out = local.run(&["up"]);
     assert_code(&out, 0);
     let so = stdout(&out);
+    assert!(so.contains("ready in"), "{so}");
+    // No certificate: the NLB serves plain TCP 80, so the site is http://,
+    // and the summary says browsers will not give it camera and microphone.
     assert!(
-        so.contains("ready in") && so.contains("https://meet.example.test/"),
+        so.contains("— http://meet.example.test/") && so.contains("camera and microphone"),
         "{so}"
     );
     assert!(
@@ -402,7 +405,17 @@ async fn up_twice_keeps_the_same_resources_and_down_twice_is_no_error() {
     let first = arns(&aws).await;
     let out = local.run(&["up"]);
     assert_code(&out, 0);
-    assert!(stdout(&out).contains("already up"), "{}", text(&out));
+    let domain = local.field("domain");
+    assert!(
+        stdout(&out).contains(&format!("already up at http://{domain}/")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stdout(&out).contains("camera and microphone"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(arns(&aws).await, first, "a second up changes nothing");
 
     assert_code(&local.run(&["down"]), 0);
@@ -469,6 +482,15 @@ async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
     let local = LocalAws::start();
     let aws = local.aws().await;
     let pending_cert = local.field("pending_certificate_arn");
+    // A port that was just free: an emulator that is not running.
+    let refused = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
     let cases: Vec<BadInput> = vec![
         (
             vec!["up", "--domain", "https://meet.example.org"],
@@ -535,7 +557,40 @@ async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
             vec![("MEETCTL_COLOUR", "blue")],
             "`MEETCTL_COLOUR`",
         ),
-        (vec!["up"], vec![("MEETCTL_DOMAIN", "")], "`domain`"),
+        (vec!["up"], vec![("MEETCTL_DOMAIN", "")], "`MEETCTL_DOMAIN`"),
+        (vec!["up"], vec![("MEETCTL_REGION", "")], "`MEETCTL_REGION`"),
+        (vec!["up", "--project", ""], vec![], "`--project`"),
+        (vec!["up", "--set", "lock_ttl="], vec![], "`--set lock_ttl`"),
+        (vec!["up", "--domain", "192.0.2.10"], vec![], "IP address"),
+        (vec!["up", "--domain", "2001:db8::1"], vec![], "IP address"),
+        (
+            vec!["up", "--project", "internal-meet"],
+            vec![],
+            "`project`",
+        ),
+        (
+            vec!["up"],
+            vec![("MEETCTL_ENDPOINT_URL", refused.as_str())],
+            "connection refused",
+        ),
+        (
+            vec!["down"],
+            vec![("MEETCTL_ENDPOINT_URL", refused.as_str())],
+            "connection refused",
+        ),
+        (
+            vec!["status"],
+            vec![("MEETCTL_ENDPOINT_URL", refused.as_str())],
+            "connection refused",
+        ),
+        (
+            vec!["up"],
+            vec![(
+                "MEETCTL_ENDPOINT_URL",
+                "http://no-such-emulator.invalid:5000",
+            )],
+            "DNS lookup",
+        ),
         (vec!["up", "--set", "nonsense"], vec![], "`--set`"),
         (vec!["up", "--ingress", "direct"], vec![], "`ingress`"),
         (
@@ -562,6 +617,13 @@ async fn bad_input_exits_2_naming_the_key_and_creates_nothing() {
             err.contains(key) && err.contains("fix:"),
             "{args:?} {env:?}: expected {key} and a fix\n{err}"
         );
+        if env.iter().any(|(k, _)| *k == "MEETCTL_ENDPOINT_URL") {
+            assert!(
+                err.contains("preflight failed: endpoint_url: cannot reach")
+                    && !err.contains("credentials"),
+                "an unreachable endpoint is no credentials problem\n{err}"
+            );
+        }
     }
     // A config file with an unknown key and one with a wrong type.
     for (body, key) in [
@@ -703,7 +765,15 @@ async fn a_certificate_gives_tls_443_and_removing_it_converges_to_tcp_80() {
     let local = LocalAws::start();
     let aws = local.aws().await;
     let cert = local.field("certificate_arn");
-    assert_code(&local.run(&["up", "--certificate-arn", &cert]), 0);
+    let domain = local.field("domain");
+    let out = local.run(&["up", "--certificate-arn", &cert]);
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("https://{domain}/"))
+            && !stdout(&out).contains("camera and microphone"),
+        "with a certificate the site is https and nothing warns\n{}",
+        text(&out)
+    );
     assert_eq!(
         inventory(&aws).await.listeners,
         vec![("TLS".to_string(), 443), ("UDP".to_string(), 10000)]
@@ -729,9 +799,22 @@ async fn a_certificate_gives_tls_443_and_removing_it_converges_to_tcp_80() {
         .unwrap();
     assert_eq!(tls.certificates()[0].certificate_arn(), Some(cert.as_str()));
 
-    // Without the certificate the same platform converges to plain TCP 80.
+    // Without the certificate the same platform converges to plain TCP 80,
+    // served as http:// with the warning that browsers then refuse camera
+    // and microphone (getUserMedia needs a secure context).
     let out = local.run(&["up"]);
     assert_code(&out, 0);
+    let so = stdout(&out);
+    assert!(
+        so.contains("ready in") && so.contains(&format!("— http://{domain}/")),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        so.contains("browsers refuse camera and microphone") && so.contains("certificate_arn"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(
         inventory(&aws).await.listeners,
         vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]
@@ -984,4 +1067,150 @@ async fn up_reattaches_the_groups_to_a_running_service_and_waits_for_the_new_tas
     );
     let status = local.run(&["status"]);
     assert_code(&status, 0);
+}
+
+/// The lock an interrupted run of this host leaves: its process is gone.
+fn lock_of_pid(pid: u32) -> String {
+    let in_an_hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    format!(
+        r#"{{"owner":"{}:pid{pid}:1","command":"up","expires_epoch":{in_an_hour}}}"#,
+        meetctl::lock::host_id()
+    )
+}
+
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_after_an_interrupted_up_says_idle_or_degraded_with_the_fix() {
+    let local = LocalAws::start();
+    let aws = local.aws().await;
+    // Interrupted before it created anything: IDLE, with the fix.
+    put_string(&aws, LOCK, &lock_of_pid(dead_pid())).await;
+    let out = local.run(&["status"]);
+    assert_code(&out, 0);
+    let so = stdout(&out);
+    assert!(so.starts_with("IDLE"), "{}", text(&out));
+    assert!(
+        so.contains("interrupted") && so.contains("fix") && so.contains("takes over"),
+        "{}",
+        text(&out)
+    );
+
+    // Interrupted half-way: DEGRADED (exit 3), never TRANSITIONAL.
+    leave_partial_state(&local, &aws).await;
+    let out = local.run(&["status"]);
+    assert_code(&out, 3);
+    let so = stdout(&out);
+    assert!(so.starts_with("DEGRADED"), "{}", text(&out));
+    assert!(
+        so.contains("(that process is gone)") && so.contains("meetctl up"),
+        "{}",
+        text(&out)
+    );
+
+    // The same state with a live owner (this test process) is a run in progress.
+    put_string(&aws, LOCK, &lock_of_pid(std::process::id())).await;
+    let out = local.run(&["status"]);
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("TRANSITIONAL"), "{}", text(&out));
+
+    // The fix works: `up` takes over a dead run's lock at once and converges.
+    put_string(&aws, LOCK, &lock_of_pid(dead_pid())).await;
+    assert_code(&local.run(&["up"]), 0);
+    assert_eq!(parameter(&aws, LOCK).await, None);
+    let out = local.run(&["status"]);
+    assert!(stdout(&out).starts_with("ACTIVE"), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_status_down_in_eu_central_1_at_frankfurt_prices() {
+    let local = LocalAws::start_with(&["--region", "eu-central-1"]);
+    let aws = local.aws().await;
+    assert_eq!(aws.region, "eu-central-1");
+    let up = local.run(&["up"]);
+    assert_code(&up, 0);
+    assert!(
+        stdout(&up).contains("costs now      $") && !stdout(&up).contains("price unknown"),
+        "{}",
+        text(&up)
+    );
+    let inv = inventory(&aws).await;
+    assert_eq!(inv.load_balancers, vec![NLB.to_string()], "{inv:?}");
+    assert_eq!(inv.desired, 1);
+
+    let out = local.run(&["status", "--output", "json"]);
+    assert_code(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "ACTIVE");
+    assert_eq!(report["region"], "eu-central-1");
+    // The harness's task is 2 vCPU / 4 GB ARM64; Frankfurt: Fargate ARM
+    // 0.03725/vCPU-h + 0.00409/GB-h, NLB 0.027/h, two public IPv4 at 0.005/h.
+    let frankfurt = 2.0 * 0.03725 + 4.0 * 0.00409 + 0.027 + 2.0 * 0.005;
+    let rate = report["usd_per_hour"].as_f64().unwrap();
+    assert!((rate - frankfurt).abs() < 1e-9, "{rate} != {frankfurt}");
+
+    let down = local.run(&["down"]);
+    assert_code(&down, 0);
+    assert!(is_clean(&inventory(&aws).await), "{}", text(&down));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_without_prices_goes_up_and_down_showing_price_unknown() {
+    // eu-west-3 (Paris) has no entry in data/prices.toml.
+    let local = LocalAws::start_with(&["--region", "eu-west-3"]);
+    let aws = local.aws().await;
+    let up = local.run(&["up"]);
+    assert_code(&up, 0);
+    let so = stdout(&up);
+    assert!(
+        so.contains("price unknown")
+            && so.contains("[regions.eu-west-3]")
+            && so.contains("prices_file"),
+        "{}",
+        text(&up)
+    );
+    assert_eq!(inventory(&aws).await.load_balancers, vec![NLB.to_string()]);
+
+    let out = local.run(&["status"]);
+    assert_code(&out, 0);
+    let so = stdout(&out);
+    assert!(so.starts_with("ACTIVE"), "{}", text(&out));
+    assert!(
+        so.contains("cost           price unknown"),
+        "{}",
+        text(&out)
+    );
+    let out = local.run(&["status", "--output", "json"]);
+    assert_code(&out, 0);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["usd_per_hour"].is_null(), "{report}");
+    assert!(
+        report["price_unknown"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("prices_file"),
+        "{report}"
+    );
+
+    let down = local.run(&["down"]);
+    assert_code(&down, 0);
+    assert!(stdout(&down).contains("price unknown"), "{}", text(&down));
+    assert!(is_clean(&inventory(&aws).await));
+    // `meetctl cost` may refuse to guess, and says why.
+    let cost = local.run(&["cost"]);
+    assert_code(&cost, 2);
+    assert!(
+        stderr(&cost).contains("no prices for eu-west-3"),
+        "{}",
+        text(&cost)
+    );
 }

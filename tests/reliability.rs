@@ -335,3 +335,34 @@ async fn secrets_and_credentials_never_appear_in_output_at_any_verbosity() {
         );
     }
 }
+
+/// A real `up`, SIGKILLed once its Elastic IP exists: the lock stays behind
+/// with a dead owner. `status` must judge what was left (DEGRADED, with the
+/// fix), not report a run in progress; the next `up` converges at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_after_a_killed_up_is_degraded_with_the_fix_not_transitional() {
+    let local = LocalAws::start_with(&["--task-start-delay", TASK_START_DELAY]);
+    let proxy = FaultProxy::start(&local, TIMING);
+    let aws = local.aws().await;
+    let mut up = through(&proxy, &local);
+    up.arg("up");
+    assert!(
+        kill_after_step(up, "elastic-ip"),
+        "up finished before the kill"
+    );
+    let lock = format!("/{PROJECT}/meetctl/lock");
+    let held = aws.ssm.get_parameter().name(&lock).send().await;
+    assert!(held.is_ok(), "the killed run left its lock");
+    let out = through(&proxy, &local).arg("status").output().unwrap();
+    assert_code(&out, 3);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(so.starts_with("DEGRADED"), "{}", text(&out));
+    assert!(
+        so.contains("was interrupted") && so.contains("fix") && so.contains("meetctl up"),
+        "{}",
+        text(&out)
+    );
+    let up = through(&proxy, &local).arg("up").output().unwrap();
+    assert_code(&up, 0);
+    assert_converged_up(&aws, "up after a killed up").await;
+}

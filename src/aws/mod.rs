@@ -110,6 +110,8 @@ impl Intercept for CallLedger {
 #[derive(Clone, Debug)]
 pub struct Aws {
     pub region: String,
+    /// The endpoint override (a local emulator), when one is configured.
+    pub endpoint_url: Option<String>,
     pub sts: aws_sdk_sts::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub ec2: aws_sdk_ec2::Client,
@@ -152,6 +154,7 @@ impl Aws {
         }
         Aws {
             region: region.to_string(),
+            endpoint_url: sdk.endpoint_url().map(str::to_string),
             sts: client!(aws_sdk_sts),
             ecs: client!(aws_sdk_ecs),
             ec2: client!(aws_sdk_ec2),
@@ -163,6 +166,46 @@ impl Aws {
             ledger,
         }
     }
+}
+
+/// Whether the configured `endpoint_url` accepts a TCP connection, asked
+/// once before the first call: an emulator that is not running (connection
+/// refused) or a misspelt host (DNS) is bad input, reported at once and as
+/// such. The SDK would retry such a call with backoff for seconds and then
+/// fail in a way that reads like a credentials problem.
+pub async fn check_endpoint_reachable(aws: &Aws) -> Result<(), Error> {
+    let Some(endpoint) = &aws.endpoint_url else {
+        return Ok(());
+    };
+    let unreachable = |problem: String| {
+        Error::preflight(
+            "endpoint_url",
+            format!("cannot reach {endpoint}: {problem}"),
+            "start the local AWS it points at, or correct endpoint_url (--endpoint-url, MEETCTL_ENDPOINT_URL, AWS_ENDPOINT_URL), or unset it to use AWS",
+        )
+    };
+    let url = url::Url::parse(endpoint).map_err(|e| unreachable(format!("not a URL ({e})")))?;
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Err(unreachable("the URL names no host".into()));
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| unreachable(format!("DNS lookup of {host} failed ({e})")))?
+        .collect();
+    let mut last = format!("DNS gave no address for {host}");
+    for address in addresses {
+        let connect = tokio::net::TcpStream::connect(address);
+        match tokio::time::timeout(std::time::Duration::from_secs(5), connect).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last = format!("connection refused at {address} (nothing listens there)")
+            }
+            Ok(Err(e)) => last = format!("cannot connect to {address} ({e})"),
+            Err(_) => last = format!("no answer from {address} within 5s"),
+        }
+    }
+    Err(unreachable(last))
 }
 
 /// The service error code of an SDK error, if it is a modeled service error.
@@ -283,5 +326,39 @@ mod tests {
             aws.ledger.calls()
         );
         assert!(aws.ledger.total_attempts() >= 1);
+    }
+
+    fn problem_of(err: Error) -> String {
+        match err {
+            Error::Preflight { what, problem, .. } => {
+                assert_eq!(what, "endpoint_url");
+                problem
+            }
+            other => panic!("expected a preflight error naming endpoint_url, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_endpoint_is_named_as_such() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut aws = offline_aws();
+        aws.endpoint_url = Some(format!("http://127.0.0.1:{port}"));
+        let problem = problem_of(check_endpoint_reachable(&aws).await.unwrap_err());
+        assert!(problem.contains("connection refused"), "{problem}");
+        // RFC 6761: `.invalid` never resolves.
+        aws.endpoint_url = Some("http://no-such-emulator.invalid:5000".into());
+        let problem = problem_of(check_endpoint_reachable(&aws).await.unwrap_err());
+        assert!(problem.contains("DNS"), "{problem}");
+        // A listening endpoint passes; no endpoint (AWS itself) is not probed.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        aws.endpoint_url = Some(format!("http://{}", listener.local_addr().unwrap()));
+        check_endpoint_reachable(&aws).await.unwrap();
+        aws.endpoint_url = None;
+        check_endpoint_reachable(&aws).await.unwrap();
     }
 }

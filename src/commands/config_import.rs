@@ -41,6 +41,8 @@ pub async fn render(dir: &Path) -> Result<String> {
     );
     for (output, key) in MAPPING {
         let value = match outputs.get(*output) {
+            // An empty output means "not set"; an empty key would be an error.
+            Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::String(s)) => Some(toml::Value::String(s.clone())),
             Some(Value::Number(n)) => n.as_i64().map(toml::Value::Integer),
             Some(Value::Array(items)) => Some(toml::Value::Array(

@@ -237,11 +237,18 @@ fn is_dns_name_of(target: &str, lb_name: &str, region: &str) -> bool {
         && elb_domains.iter().any(|d| d == domain)
 }
 
-fn print_report(ctx: &Context, observed: &Observed, rate: Result<Option<f64>>, started: Instant) {
+fn print_report(
+    ctx: &Context,
+    observed: &Observed,
+    rate: Result<Option<state::PricedRate>>,
+    started: Instant,
+) {
     let ran_for = observed.uptime();
     // The cost is a courtesy line: a failure to price it must not fail `down`.
-    let cost_text = match (rate, ran_for) {
-        (Ok(Some(rate)), Some(ran)) => format!(" (~${:.2})", rate * ran.as_secs_f64() / 3600.0),
+    let cost_text = match (&rate, ran_for) {
+        (Ok(Some(Ok(rate))), Some(ran)) => {
+            format!(" (~${:.2})", rate * ran.as_secs_f64() / 3600.0)
+        }
         _ => String::new(),
     };
     let ran_text = ran_for
@@ -256,6 +263,9 @@ fn print_report(ctx: &Context, observed: &Observed, rate: Result<Option<f64>>, s
         "meetctl down: done in {}{ran_text}; nothing billable remains",
         human_duration(started.elapsed())
     );
+    if let Ok(Some(Err(unknown))) = &rate {
+        println!("  cost           {unknown}");
+    }
     print_timings(ctx);
 }
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::cost::PriceUnknown;
 use crate::error::Result;
 use crate::output::human_duration;
 use crate::state::{self, Assessment, Observed, Verdict};
@@ -17,6 +18,9 @@ struct Report<'a> {
     uptime_seconds: Option<u64>,
     cost_so_far_usd: Option<f64>,
     usd_per_hour: Option<f64>,
+    /// Set when the region has no prices: why, and how to add them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price_unknown: Option<&'a PriceUnknown>,
     observed: &'a Observed,
 }
 
@@ -33,8 +37,8 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
     } else {
         state::hourly_rate(ctx, &observed).await?
     };
-    let so_far = match (rate, up_for) {
-        (Some(r), Some(d)) => Some(r * d.as_secs_f64() / 3600.0),
+    let so_far = match (&rate, up_for) {
+        (Some(Ok(r)), Some(d)) => Some(r * d.as_secs_f64() / 3600.0),
         _ => None,
     };
     if json {
@@ -46,7 +50,8 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
             assessment: &assessment,
             uptime_seconds: up_for.map(|d| d.as_secs()),
             cost_so_far_usd: so_far,
-            usd_per_hour: rate,
+            usd_per_hour: rate.as_ref().and_then(|r| r.as_ref().ok().copied()),
+            price_unknown: rate.as_ref().and_then(|r| r.as_ref().err()),
             observed: &observed,
         };
         println!(
@@ -54,7 +59,7 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
             serde_json::to_string_pretty(&report).expect("status serialises")
         );
     } else {
-        print_text(ctx, &observed, &assessment, up_for, rate, so_far);
+        print_text(ctx, &observed, &assessment, up_for, rate.as_ref(), so_far);
     }
     Ok(assessment.verdict)
 }
@@ -64,7 +69,7 @@ fn print_text(
     o: &Observed,
     a: &Assessment,
     up_for: Option<std::time::Duration>,
-    rate: Option<f64>,
+    rate: Option<&state::PricedRate>,
     so_far: Option<f64>,
 ) {
     let c = &ctx.config;
@@ -140,13 +145,22 @@ fn print_text(
     if let Some(d) = up_for {
         println!("  up for         {}", human_duration(d));
     }
-    if let (Some(r), Some(s)) = (rate, so_far) {
-        println!("  cost           ${r:.4}/hour; about ${s:.2} so far");
+    match (rate, so_far) {
+        (Some(Ok(r)), Some(s)) => println!("  cost           ${r:.4}/hour; about ${s:.2} so far"),
+        (Some(Ok(r)), None) => println!("  cost           ${r:.4}/hour"),
+        (Some(Err(unknown)), _) => println!("  cost           {unknown}"),
+        (None, _) => {}
     }
     if let Some(lock) = &o.lock {
         println!(
-            "  lock           held by {} running `{}`",
-            lock.owner, lock.command
+            "  lock           held by {} running `{}`{}",
+            lock.owner,
+            lock.command,
+            if lock.owner_is_dead() {
+                " (that process is gone)"
+            } else {
+                ""
+            }
         );
     }
     for p in &a.in_progress {

@@ -15,7 +15,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::check::{self, CheckResult, Report};
 use crate::commands::{down, up};
-use crate::cost::{self, RateLine};
+use crate::cost::{self, PriceUnknown, RateLine};
 use crate::error::{exit, Error, Result};
 use crate::output::human_duration;
 use crate::preflight::{self, Base};
@@ -83,6 +83,9 @@ pub struct RunReport {
     /// The last check run's results.
     pub checks: Vec<CheckResult>,
     pub cost: Option<CostOfRun>,
+    /// Set when the run created billable pieces in a region without prices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_unknown: Option<PriceUnknown>,
     /// What billable remained after `down` (empty: proven clean; null: not verified).
     pub leftovers: Option<Vec<String>>,
     pub aws_api_calls: u64,
@@ -323,7 +326,8 @@ pub async fn run(ctx: &Context, args: &TestPlatformArgs) -> Result<u8> {
             )
             .await;
         if upped.is_some() {
-            run.phases.last_mut().expect("up phase").detail = format!("https://{domain}/ up");
+            run.phases.last_mut().expect("up phase").detail =
+                format!("{} up", up::site_url(ctx, &domain));
             let checked = run
                 .phase(
                     ctx,
@@ -384,23 +388,25 @@ pub async fn run(ctx: &Context, args: &TestPlatformArgs) -> Result<u8> {
         left = found.ok();
     }
 
-    let cost = match (&base, billable_since) {
+    let (cost, price_unknown) = match (&base, billable_since) {
         (Some(base), Some(since)) => {
             let until = billable_until.unwrap_or_else(Instant::now);
             let seconds = until.duration_since(since).as_secs_f64();
-            cost::running_rate(&ctx.config, &base.task_size)
-                .ok()
-                .map(|lines| {
+            match cost::running_rate(&ctx.config, &base.task_size) {
+                Ok(lines) => {
                     let rate = cost::total(&lines);
-                    CostOfRun {
+                    let cost = CostOfRun {
                         usd_per_hour: rate,
                         billable_seconds: seconds,
                         usd: rate * seconds / 3600.0,
                         lines,
-                    }
-                })
+                    };
+                    (Some(cost), None)
+                }
+                Err(unknown) => (None, Some(unknown)),
+            }
         }
-        _ => None,
+        _ => (None, None),
     };
     let result = if run.interrupted.is_some() {
         "interrupted"
@@ -433,6 +439,7 @@ pub async fn run(ctx: &Context, args: &TestPlatformArgs) -> Result<u8> {
             .map(|r| r.checks)
             .unwrap_or_default(),
         cost,
+        price_unknown,
         leftovers: left,
         aws_api_calls: ctx.aws.ledger.total_calls(),
     };
@@ -478,14 +485,15 @@ pub fn render_markdown(r: &RunReport) -> String {
         (Some(l), _) => md.push_str(&format!("- teardown: STILL BILLABLE: {}\n", l.join(", "))),
         (None, _) => md.push_str("- teardown: not needed (nothing was created)\n"),
     }
-    match &r.cost {
-        Some(c) => md.push_str(&format!(
+    match (&r.cost, &r.price_unknown) {
+        (Some(c), _) => md.push_str(&format!(
             "- cost of the run: ${:.4} (${:.4}/hour × {} up; AWS bills the load balancer per started hour and Fargate for one minute at least, so a short run's bill is a little higher)\n",
             c.usd,
             c.usd_per_hour,
             human_duration(std::time::Duration::from_secs_f64(c.billable_seconds))
         )),
-        None => md.push_str("- cost of the run: $0 (nothing billable was created)\n"),
+        (None, Some(unknown)) => md.push_str(&format!("- cost of the run: {}\n", cell(&unknown.to_string()))),
+        (None, None) => md.push_str("- cost of the run: $0 (nothing billable was created)\n"),
     }
     md.push_str("\n## Phases\n\n| phase | seconds | outcome | detail |\n|---|---:|---|---|\n");
     for p in &r.phases {
@@ -533,4 +541,39 @@ fn write_report(dir: &Path, report: &RunReport) -> Result<()> {
         serde_json::to_string_pretty(report).expect("report serialises"),
     )?;
     write("report.md", render_markdown(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_in_a_region_without_prices_reports_price_unknown_not_zero() {
+        let report = RunReport {
+            project: "demo".into(),
+            region: "eu-west-3".into(),
+            domain: "meet.example.org".into(),
+            started_at: "2026-12-06T12:00:00Z".into(),
+            seconds: 90.0,
+            result: "pass",
+            failure: None,
+            kept: false,
+            phases: Vec::new(),
+            check_attempts: 1,
+            checks: Vec::new(),
+            cost: None,
+            price_unknown: Some(PriceUnknown {
+                problem: "no prices for eu-west-3".into(),
+                fix: "add [regions.eu-west-3] to a prices_file".into(),
+            }),
+            leftovers: Some(Vec::new()),
+            aws_api_calls: 0,
+        };
+        let md = render_markdown(&report);
+        assert!(
+            md.contains("- cost of the run: price unknown (no prices for eu-west-3); fix: add [regions.eu-west-3] to a prices_file"),
+            "{md}"
+        );
+        assert!(!md.contains("nothing billable was created"), "{md}");
+    }
 }

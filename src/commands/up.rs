@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
     let outcome = with_lock(ctx, "up", converge(ctx, &base, &domain)).await;
     match outcome {
         Ok(Some(ingress)) => {
-            print_summary(ctx, &base, &domain, &ingress, started)?;
+            print_summary(ctx, &base, &domain, &ingress, started);
             Ok(())
         }
         Ok(None) => Ok(()),
@@ -79,7 +79,11 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             .uptime()
             .map(|d| format!(" (up {})", human_duration(d)))
             .unwrap_or_default();
-        println!("meetctl up: already up at https://{domain}/{since}; nothing to do");
+        println!(
+            "meetctl up: already up at {}{since}; nothing to do",
+            site_url(ctx, domain)
+        );
+        warn_if_plain_http(ctx);
         return Ok(None);
     }
 
@@ -200,32 +204,56 @@ async fn update_dns(ctx: &Context, domain: &str, ingress: &Ingress, eip: &Elasti
     }
 }
 
-fn print_summary(
-    ctx: &Context,
-    base: &Base,
-    domain: &str,
-    ingress: &Ingress,
-    started: Instant,
-) -> Result<()> {
-    let rate = cost::running_rate(&ctx.config, &base.task_size)?;
+/// The address people open: https only when the load balancer terminates
+/// TLS (a certificate is configured); without one it listens on plain TCP 80.
+pub fn site_url(ctx: &Context, domain: &str) -> String {
+    let scheme = if ctx.config.certificate_arn.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{domain}/")
+}
+
+/// Browsers expose camera and microphone (getUserMedia) only to secure
+/// contexts: https, or http on localhost. A plain-http meeting site loads,
+/// but nobody can be seen or heard. See the W3C Media Capture spec
+/// (https://w3c.github.io/mediacapture-main/#dom-mediadevices-getusermedia,
+/// "[SecureContext]") and https://developer.mozilla.org/en-US/docs/Web/Security/Secure_Contexts.
+fn warn_if_plain_http(ctx: &Context) {
+    if ctx.config.certificate_arn.is_none() {
+        println!(
+            "  warning        plain http: browsers refuse camera and microphone on http:// (except for localhost); \
+             fix: set certificate_arn to an ACM certificate for the domain and re-run `meetctl up` for https://"
+        );
+    }
+}
+
+fn print_summary(ctx: &Context, base: &Base, domain: &str, ingress: &Ingress, started: Instant) {
     println!(
-        "meetctl up: ready in {} — https://{domain}/",
-        human_duration(started.elapsed())
+        "meetctl up: ready in {} — {}",
+        human_duration(started.elapsed()),
+        site_url(ctx, domain)
     );
+    warn_if_plain_http(ctx);
     println!(
         "  load balancer  {} ({})",
         ingress.load_balancer.name, ingress.load_balancer.dns_name
     );
-    println!("  costs now      ${:.4}/hour while up:", cost::total(&rate));
-    for line in &rate {
-        println!(
-            "                   ${:.4}  {}",
-            line.usd_per_hour, line.item
-        );
+    match cost::running_rate(&ctx.config, &base.task_size) {
+        Ok(rate) => {
+            println!("  costs now      ${:.4}/hour while up:", cost::total(&rate));
+            for line in &rate {
+                println!(
+                    "                   ${:.4}  {}",
+                    line.usd_per_hour, line.item
+                );
+            }
+        }
+        Err(unknown) => println!("  costs now      {unknown}"),
     }
     print_timings(ctx);
     println!("  next           `meetctl status`; `meetctl down` when the meeting is over");
-    Ok(())
 }
 
 async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {

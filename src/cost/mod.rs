@@ -1,7 +1,8 @@
 //! Cost: the price table (`prices`), the model built on it (`model`), its
 //! chart (`chart`), and the real bill from Cost Explorer (`actual`).
 //!
-//! `up`, `down` and `status` use `running_rate`; `meetctl cost` uses the rest.
+//! `up`, `down`, `status` and `test-platform` use `running_rate`; `meetctl
+//! cost` uses the rest.
 
 pub mod actual;
 pub mod chart;
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use crate::aws::ecs::TaskSize;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::Error;
 
 pub use model::{Alternative, Model, Platform, Usage};
 pub use prices::{Key, Prices};
@@ -23,12 +24,42 @@ pub struct RateLine {
     pub usd_per_hour: f64,
 }
 
+/// Why a lifecycle command shows "price unknown" instead of a rate: the
+/// region has no prices, or the prices_file is unusable. A price is a
+/// courtesy of `up`, `down`, `status` and `test-platform`, never a reason for
+/// them to fail; only `meetctl cost` fails on it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PriceUnknown {
+    pub problem: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for PriceUnknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "price unknown ({}); fix: {}", self.problem, self.fix)
+    }
+}
+
+impl From<Error> for PriceUnknown {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Config { problem, fix, .. } | Error::Unexpected { problem, fix, .. } => {
+                PriceUnknown { problem, fix }
+            }
+            other => PriceUnknown {
+                problem: other.to_string(),
+                fix: "set prices_file to a TOML file shaped like data/prices.toml".into(),
+            },
+        }
+    }
+}
+
 /// What the running platform costs per hour whatever the traffic: the
 /// Fargate task (size and architecture of the task definition that runs,
 /// Spot per `capacity_provider`), the NLB hour and the public IPv4
 /// addresses, at the configured region's prices (with `prices_file`).
 /// NLCUs, data out and logs come on top with traffic (`meetctl cost`).
-pub fn running_rate(config: &Config, size: &TaskSize) -> Result<Vec<RateLine>> {
+pub fn running_rate(config: &Config, size: &TaskSize) -> Result<Vec<RateLine>, PriceUnknown> {
     let prices = Prices::for_config(config)?;
     let platform = Platform::from_config(config).with_task(size);
     Ok(model::running_lines(&prices, &platform)
@@ -93,5 +124,34 @@ mod tests {
             (total(&lines) - (0.1115 - 0.0225 + 0.1)).abs() < 1e-9,
             "{lines:?}"
         );
+    }
+
+    #[test]
+    fn a_region_without_prices_is_a_price_unknown_with_the_fix() {
+        let size = TaskSize {
+            vcpu: 2.0,
+            memory_gb: 4.0,
+            arm64: true,
+        };
+        let unknown = running_rate(&config(&[("region", "eu-west-3")]), &size).unwrap_err();
+        assert!(
+            unknown.problem.contains("no prices for eu-west-3"),
+            "{unknown}"
+        );
+        assert!(
+            unknown.fix.contains("[regions.eu-west-3]") && unknown.fix.contains("prices_file"),
+            "{unknown}"
+        );
+        assert!(unknown.to_string().starts_with("price unknown"));
+        for region in [
+            "us-east-2",
+            "us-west-2",
+            "eu-west-1",
+            "eu-central-1",
+            "ap-southeast-2",
+        ] {
+            let lines = running_rate(&config(&[("region", region)]), &size).unwrap();
+            assert!(total(&lines) > 0.1, "{region}: {lines:?}");
+        }
     }
 }

@@ -55,6 +55,7 @@ price_keys! {
     PublicIpv4Hour => "public_ipv4_hour", Usd;
     Route53HostedZoneMonth => "route53_hosted_zone_month", Usd;
     S3GbMonth => "s3_gb_month", Usd;
+    EfsStandardGbMonth => "efs_standard_gb_month", Usd;
     CloudwatchLogsGbMonth => "cloudwatch_logs_gb_month", Usd;
     CloudwatchLogsIngestGb => "cloudwatch_logs_ingest_gb", Usd;
     SsmStandardParameterMonth => "ssm_standard_parameter_month", Usd;
@@ -352,11 +353,52 @@ mod tests {
         assert_eq!(p.usd(Key::NlcuHour), 0.007);
         assert_eq!(p.usd(Key::AlbHour), 0.0225);
         assert_eq!(p.overridden().len(), 2);
-        assert_eq!(p.dates(), vec!["2026-11-01"]);
+        assert_eq!(p.dates(), vec!["2026-11-01", "2026-12-06"]);
         let bare = &p.overridden()[0];
         assert_eq!(
             (bare.source.as_str(), bare.as_of.as_str()),
             ("no source given", "undated")
+        );
+    }
+
+    #[test]
+    fn every_built_in_region_is_complete_sourced_and_dated() {
+        let regions = parse(
+            BUILT_IN,
+            &Origin {
+                name: BUILT_IN_NAME,
+                user: false,
+            },
+        )
+        .unwrap();
+        let names: Vec<&str> = regions.keys().map(String::as_str).collect();
+        for region in [
+            "us-east-1",
+            "us-east-2",
+            "us-west-2",
+            "eu-west-1",
+            "eu-central-1",
+            "ap-southeast-2",
+        ] {
+            assert!(names.contains(&region), "{region} missing from {names:?}");
+        }
+        for region in names {
+            let p = Prices::for_region(region).unwrap();
+            assert_eq!(p.entries().count(), Key::ALL.len(), "{region}");
+            for e in p.entries() {
+                assert!(e.source.starts_with("https://aws.amazon.com/"), "{e:?}");
+                assert_eq!(e.as_of.len(), 10, "{e:?}");
+            }
+            assert!(p.usd(Key::EfsStandardGbMonth) > 0.0, "{region}");
+            // Spot is modelled as 70% off this region's own on-demand price.
+            let spot = p.usd(Key::FargateSpotX86VcpuHour) / p.usd(Key::FargateX86VcpuHour);
+            assert!((spot - 0.3).abs() < 1e-6, "{region}: {spot}");
+        }
+        assert_eq!(
+            Prices::for_region("eu-central-1")
+                .unwrap()
+                .usd(Key::FargateX86VcpuHour),
+            0.04656
         );
     }
 

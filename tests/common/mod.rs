@@ -107,6 +107,7 @@ impl LocalAws {
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("NO_COLOR", "1")
             .env("MEETCTL_ENDPOINT_URL", &self.endpoint)
+            .env("MEETCTL_REGION", self.field("region"))
             .env("MEETCTL_POLL_INTERVAL_MS", "50")
             .env("MEETCTL_DOMAIN", self.field("domain"))
             .env("MEETCTL_HOSTED_ZONE_ID", self.field("hosted_zone_id"))
@@ -118,17 +119,18 @@ impl LocalAws {
         self.meetctl().args(args).output().unwrap()
     }
 
-    /// SDK clients pointed at the emulator, for assertions.
+    /// SDK clients pointed at the emulator in its region, for assertions.
     pub async fn aws(&self) -> Aws {
+        let region = self.field("region");
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
+            .region(aws_config::Region::new(region.clone()))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_sts::config::Credentials::new(
                 "test", "test", None, None, "tests",
             ))
             .load()
             .await;
-        Aws::from_sdk_config(&sdk, "us-east-1")
+        Aws::from_sdk_config(&sdk, &region)
     }
 }
 
