@@ -392,6 +392,10 @@ async fn an_nlb_replaced_for_another_subnet_waits_for_its_eip() {
         .output()
         .unwrap();
     assert_code(&up, 0);
+    assert!(
+        model_count(&proxy, "eip_association_kept") > 0,
+        "the deleted NLB held the EIP while up looked"
+    );
     assert_eq!(
         model_count(&proxy, "eip_create_lb_in_use"),
         0,
