@@ -360,3 +360,66 @@ async fn down_waits_for_a_task_that_is_still_stopping() {
         text(&down)
     );
 }
+
+/// Item 8, the replacement path: an NLB built for another subnet is deleted
+/// and rebuilt; the new one waits until the deleted one lets go of the EIP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_nlb_replaced_for_another_subnet_waits_for_its_eip() {
+    let local = LocalAws::start();
+    let proxy = FaultProxy::start(
+        &local,
+        &[
+            "--scale", "20", "--t-nlb", "0", "--t-reg", "0", "--t-del", "200",
+        ],
+    );
+    let aws = local.aws().await;
+    assert_code(&through(&proxy, &local).arg("up").output().unwrap(), 0);
+    let eips = inventory(&aws).await.elastic_ips;
+    // Not ACTIVE any more, so the next `up` converges instead of saying "already up".
+    aws.ecs
+        .update_service()
+        .cluster(format!("{PROJECT}-cluster"))
+        .service(format!("{PROJECT}-service"))
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
+
+    let other_subnet = local.ready["subnet_ids"][1].as_str().unwrap().to_string();
+    let up = through(&proxy, &local)
+        .env("MEETCTL_SUBNET_IDS", &other_subnet)
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_code(&up, 0);
+    assert!(
+        model_count(&proxy, "eip_association_kept") > 0,
+        "the deleted NLB held the EIP while up looked"
+    );
+    assert_eq!(
+        model_count(&proxy, "eip_create_lb_in_use"),
+        0,
+        "{}",
+        text(&up)
+    );
+    let lb = aws
+        .elb
+        .describe_load_balancers()
+        .names(NLB)
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .clone();
+    let subnets: Vec<_> = lb
+        .availability_zones()
+        .iter()
+        .filter_map(|z| z.subnet_id())
+        .collect();
+    assert_eq!(
+        subnets,
+        [other_subnet.as_str()],
+        "replaced in the new subnet"
+    );
+    assert_eq!(inventory(&aws).await.elastic_ips, eips, "same address kept");
+}

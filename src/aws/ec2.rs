@@ -38,7 +38,9 @@ pub async fn subnets(
         Some(ids) => req.set_subnet_ids(Some(ids.to_vec())),
         None => req.filters(filter(&format!("tag:{TAG_PROJECT}"), project)),
     };
-    let out = req.send().await.map_err(|e| match super::error_code(&e) {
+    // Every page: EC2 pages Describe* results (MaxResults/NextToken).
+    let listed = req.into_paginator().items().send().try_collect().await;
+    let listed = listed.map_err(|e| match super::error_code(&e) {
         Some(code) if code.starts_with("InvalidSubnet") => Error::preflight(
             "subnet_ids",
             format!("{code}: {}", configured.unwrap_or_default().join(", ")),
@@ -46,8 +48,7 @@ pub async fn subnets(
         ),
         _ => aws_error("ec2:DescribeSubnets", "subnets")(e),
     })?;
-    let mut subnets: Vec<Subnet> = out
-        .subnets()
+    let mut subnets: Vec<Subnet> = listed
         .iter()
         .map(|s| Subnet {
             id: s.subnet_id().unwrap_or_default().to_string(),
@@ -76,7 +77,8 @@ pub async fn security_group(
         Some(id) => req.group_ids(id),
         None => req.filters(filter(&format!("tag:{TAG_PROJECT}"), project)),
     };
-    let out = req.send().await.map_err(|e| match super::error_code(&e) {
+    let listed = req.into_paginator().items().send().try_collect().await;
+    let all = listed.map_err(|e| match super::error_code(&e) {
         Some(code) if code.starts_with("InvalidGroup") => Error::preflight(
             "security_group_id",
             format!("{code}: {}", configured.unwrap_or_default()),
@@ -88,7 +90,7 @@ pub async fn security_group(
     // adopts it to strip its rules), so among several tagged groups the one
     // named `<project>-task` is the task's.
     let task_group_name = format!("{project}-task");
-    let all = out.security_groups();
+    let all = all.as_slice();
     let named: Vec<_> = all
         .iter()
         .filter(|g| g.group_name() == Some(task_group_name.as_str()))
@@ -267,15 +269,17 @@ pub async fn ingress_rules(aws: &Aws, group_id: &str) -> Result<(String, Vec<Ing
 /// Public addresses of the network interfaces with this description; an
 /// NLB's interface is described `ELB net/<name>/<id>`.
 pub async fn interface_public_ips(aws: &Aws, description: &str) -> Result<Vec<String>> {
-    let out = aws
+    let interfaces = aws
         .ec2
         .describe_network_interfaces()
         .filters(filter("description", description))
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
         .map_err(aws_error("ec2:DescribeNetworkInterfaces", description))?;
-    Ok(out
-        .network_interfaces()
+    Ok(interfaces
         .iter()
         .filter_map(|n| n.association().and_then(|a| a.public_ip()))
         .map(String::from)
