@@ -55,6 +55,7 @@ price_keys! {
     PublicIpv4Hour => "public_ipv4_hour", Usd;
     Route53HostedZoneMonth => "route53_hosted_zone_month", Usd;
     S3GbMonth => "s3_gb_month", Usd;
+    EfsStandardGbMonth => "efs_standard_gb_month", Usd;
     CloudwatchLogsGbMonth => "cloudwatch_logs_gb_month", Usd;
     CloudwatchLogsIngestGb => "cloudwatch_logs_ingest_gb", Usd;
     SsmStandardParameterMonth => "ssm_standard_parameter_month", Usd;
@@ -352,7 +353,7 @@ mod tests {
         assert_eq!(p.usd(Key::NlcuHour), 0.007);
         assert_eq!(p.usd(Key::AlbHour), 0.0225);
         assert_eq!(p.overridden().len(), 2);
-        assert_eq!(p.dates(), vec!["2026-11-01"]);
+        assert_eq!(p.dates(), vec!["2026-11-01", "2026-12-06"]);
         let bare = &p.overridden()[0];
         assert_eq!(
             (bare.source.as_str(), bare.as_of.as_str()),
