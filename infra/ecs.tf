@@ -7,12 +7,15 @@
 # and detaches them.
 
 resource "aws_ecs_cluster" "this" {
+  #checkov:skip=CKV_AWS_65:Container Insights is the container_insights variable, off by default: it bills CloudWatch metrics and performance-log ingestion for every hour a task runs, which a scale-to-zero platform should not pay for unless an operator is investigating. Set container_insights = true to turn it on.
   #checkov:skip=CKV_AWS_224:ECS Exec sessions are logged to CloudWatch, but not encrypted with a customer managed KMS key: a CMK bills $1/month while idle. The session channel itself is TLS (ssmmessages).
   name = local.cluster_name
 
+  # Container Insights bills while a task runs (see var.container_insights);
+  # off unless the operator asks for it.
   setting {
     name  = "containerInsights"
-    value = "enabled"
+    value = var.container_insights ? "enabled" : "disabled"
   }
 
   configuration {
@@ -138,6 +141,18 @@ locals {
       JVB_PORT               = tostring(local.jvb_port)
       DISABLE_AWS_HARVESTER  = "true"
       VIDEOBRIDGE_MAX_MEMORY = local.jvb_max_memory
+      # Advertise the load balancer's address (JVB_ADVERTISE_IPS) and nothing
+      # else. With STUN on, the JVB also asks a public STUN server (default
+      # meet-jit-si-turnrelay.jitsi.net:443) for its own public address and
+      # offers the task's public IP next to the NLB's: media can bypass the
+      # NLB, and replies to it leave from the task's address instead of the
+      # NLB's. docker-jitsi-meet passes JVB_DISABLE_STUN to the jvb container
+      # (docker-compose.yml) and documents JVB_DISABLE_STUN=true as the switch
+      # that turns the JVB's STUN address discovery off (jitsi handbook,
+      # docs/devops-guide/docker.md, "Running behind NAT" / "Offline /
+      # airgapped installation"). Both ingress modes (nlb, terraform) put an
+      # NLB in front; a future "direct" mode without one would need STUN.
+      JVB_DISABLE_STUN = "true"
     })
   }
 
@@ -171,11 +186,35 @@ locals {
     ]
   }
 
+  # jicofo: /about/version, not /about/health. In the pinned jicofo the REST
+  # API is on by default on 127.0.0.1:8888 (jicofo-selector reference.conf:
+  # rest.enabled = true, port = 8888, host = "127.0.0.1"), and it always
+  # serves GET /about/version (jicofo ktor/Application.kt, route "/about").
+  # /about/health is registered only when jicofo's health checker exists,
+  # i.e. with health.enabled = true (reference.conf default false;
+  # docker-jitsi-meet sets it only from JICOFO_ENABLE_HEALTH_CHECKS), and even
+  # then it fails while no bridge is registered (JicofoHealthChecker: "No
+  # operational bridges available"), so ECS would replace the task about
+  # startPeriod + retries x interval after every start. /about/version answers
+  # 200 exactly when jicofo's process and REST server are up and 404/refused
+  # otherwise. 127.0.0.1 because that is the address jicofo binds (the check
+  # runs in jicofo's own container, in the task's shared network namespace).
   health_command = {
     web     = "curl -fs http://localhost:80/ > /dev/null || exit 1"
     prosody = "curl -fs http://localhost:5280/health > /dev/null || exit 1"
-    jicofo  = "curl -fs http://localhost:8888/about/health > /dev/null || exit 1"
+    jicofo  = "curl -fs http://127.0.0.1:8888/about/version > /dev/null || exit 1"
     jvb     = "curl -fs http://localhost:8080/about/health > /dev/null || exit 1"
+  }
+
+  # Prosody keeps its data (accounts, rosters, MUC state) in /config/data
+  # (prosody.cfg.lua: data_path = "/config/data"); on the EFS access point it
+  # survives `down`/`up`. Only the data directory: /config itself is rendered
+  # from templates at every start.
+  mount_points = {
+    web     = []
+    prosody = [{ sourceVolume = local.prosody_data_volume, containerPath = "/config/data", readOnly = false }]
+    jicofo  = []
+    jvb     = []
   }
 
   # jicofo and jvb log in to prosody; they retry, but starting prosody first
@@ -214,6 +253,7 @@ locals {
         }
       },
       length(local.port_mappings[name]) > 0 ? { portMappings = local.port_mappings[name] } : {},
+      length(local.mount_points[name]) > 0 ? { mountPoints = local.mount_points[name] } : {},
       length(local.secrets[name]) > 0 ? {
         secrets = [
           for k in sort(keys(local.secrets[name])) : { name = k, valueFrom = local.secrets[name][k] }
@@ -237,6 +277,26 @@ resource "aws_ecs_task_definition" "this" {
   runtime_platform {
     operating_system_family = "LINUX"
     cpu_architecture        = var.cpu_architecture
+  }
+
+  # Prosody's data on EFS (efs.tf): TLS in transit, the task role's IAM
+  # identity checked by the file system policy, and the access point pins
+  # the directory and the uid/gid. root_directory must be "/" (or absent)
+  # with an access point; "/" is written so the definition AWS returns
+  # matches this one.
+  volume {
+    name = local.prosody_data_volume
+
+    efs_volume_configuration {
+      file_system_id     = aws_efs_file_system.prosody.id
+      root_directory     = "/"
+      transit_encryption = "ENABLED"
+
+      authorization_config {
+        access_point_id = aws_efs_access_point.prosody.id
+        iam             = "ENABLED"
+      }
+    }
   }
 
   container_definitions = jsonencode(local.container_definitions)
@@ -335,8 +395,11 @@ resource "aws_ecs_service" "this" {
     ]
   }
 
+  # A task can mount the EFS volume only once a mount target exists in its
+  # subnet's AZ.
   depends_on = [
     aws_ecs_cluster_capacity_providers.this,
+    aws_efs_mount_target.prosody,
     aws_iam_role_policy.execution,
     aws_iam_role_policy.task,
     aws_route_table_association.public,

@@ -4,8 +4,9 @@
 #   execution role - used by ECS/Fargate to start the task: pull images, write
 #                    container logs, resolve the task's `secrets` from SSM
 #                    (/<project>/* only).
-#   task role      - used by the containers: the recordings bucket, and the
-#                    ssmmessages channels ECS Exec needs.
+#   task role      - used by the containers: the recordings bucket, Prosody's
+#                    EFS data through its access point, and the ssmmessages
+#                    channels ECS Exec needs.
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
   statement {
@@ -85,7 +86,7 @@ resource "aws_iam_role_policy" "execution" {
 
 resource "aws_iam_role" "task" {
   name               = local.task_role_name
-  description        = "ECS task role of ${var.project_name}: recordings bucket, ECS Exec channels"
+  description        = "ECS task role of ${var.project_name}: recordings bucket, Prosody's EFS data, ECS Exec channels"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
 }
 
@@ -109,6 +110,24 @@ data "aws_iam_policy_document" "task" {
       "s3:PutObject",
     ]
     resources = ["${aws_s3_bucket.recordings.arn}/*"]
+  }
+
+  # Mounting the prosody-data volume with IAM authorization (ecs.tf): the
+  # mount and every write are made as this role, through the access point
+  # only (the file system policy in efs.tf says the same from its side).
+  statement {
+    sid = "ProsodyDataThroughTheAccessPoint"
+    actions = [
+      "elasticfilesystem:ClientMount",
+      "elasticfilesystem:ClientWrite",
+    ]
+    resources = [aws_efs_file_system.prosody.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "elasticfilesystem:AccessPointArn"
+      values   = [aws_efs_access_point.prosody.arn]
+    }
   }
 
   # ECS Exec: the SSM agent inside the task opens its channels through

@@ -5,6 +5,7 @@
 #               task definition, service (desired 0)
 #   iam.tf      task execution role and task role
 #   storage.tf  log group and recordings bucket
+#   efs.tf      Prosody's data on EFS (encrypted, access point, mount targets)
 #   dns.tf      optional ACM certificate with Route53 DNS validation
 #   ssm.tf      the SSM parameter names (Terraform never creates the values)
 #   nlb.tf      the optional Terraform-managed NLB (module jvb-nlb)

@@ -78,7 +78,7 @@ output "capacity_provider" {
 }
 
 output "cpu_architecture" {
-  description = "CPU architecture of the task (ARM64 or X86_64), for cost reporting."
+  description = "CPU architecture of the task (X86_64 or ARM64), for cost reporting."
   value       = var.cpu_architecture
 }
 
@@ -110,6 +110,16 @@ output "log_group_name" {
 output "recordings_bucket" {
   description = "Name of the recordings bucket."
   value       = aws_s3_bucket.recordings.bucket
+}
+
+output "prosody_data_file_system_id" {
+  description = "EFS file system that keeps Prosody's data (/config/data) across down/up."
+  value       = aws_efs_file_system.prosody.id
+}
+
+output "prosody_data_access_point_id" {
+  description = "EFS access point through which the prosody container mounts its data."
+  value       = aws_efs_access_point.prosody.id
 }
 
 output "ssm_parameter_prefix" {

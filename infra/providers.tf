@@ -38,6 +38,7 @@ provider "aws" {
       cloudwatch       = endpoints.value
       ec2              = endpoints.value
       ecs              = endpoints.value
+      efs              = endpoints.value
       elbv2            = endpoints.value
       iam              = endpoints.value
       logs             = endpoints.value

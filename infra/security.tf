@@ -11,9 +11,10 @@
 # There is deliberately no TCP 4443 (the JVB TCP harvester no longer exists)
 # and no 443 (the task never terminates TLS).
 #
-# Outbound: HTTPS (image pulls from Docker Hub, AWS APIs, STUN over TLS) and
-# UDP (media to clients on arbitrary ports, STUN). DNS to the VPC resolver is
-# not filtered by security groups.
+# Outbound: HTTPS (image pulls from Docker Hub, AWS APIs), UDP (media to
+# clients on arbitrary ports) and NFS to the EFS mount targets' security group
+# (Prosody's data, efs.tf). DNS to the VPC resolver is not filtered by
+# security groups.
 
 resource "aws_security_group" "task" {
   name        = local.security_group_name
@@ -55,7 +56,7 @@ resource "aws_vpc_security_group_ingress_rule" "jvb_health_from_vpc" {
 
 resource "aws_vpc_security_group_egress_rule" "https_out" {
   security_group_id = aws_security_group.task.id
-  description       = "HTTPS out: Docker Hub image pulls, AWS APIs, STUN/TURN over TLS"
+  description       = "HTTPS out: Docker Hub image pulls, AWS APIs"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -64,9 +65,18 @@ resource "aws_vpc_security_group_egress_rule" "https_out" {
 
 resource "aws_vpc_security_group_egress_rule" "udp_out" {
   security_group_id = aws_security_group.task.id
-  description       = "UDP out: JVB media to clients on their ephemeral ports, STUN"
+  description       = "UDP out: JVB media to clients on their ephemeral ports"
   ip_protocol       = "udp"
   from_port         = 0
   to_port           = 65535
   cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "nfs_to_efs" {
+  security_group_id            = aws_security_group.task.id
+  description                  = "NFS out to the EFS mount targets of Prosody's data"
+  ip_protocol                  = "tcp"
+  from_port                    = 2049
+  to_port                      = 2049
+  referenced_security_group_id = aws_security_group.efs.id
 }

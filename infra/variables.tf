@@ -131,9 +131,9 @@ variable "task_memory" {
 }
 
 variable "cpu_architecture" {
-  description = "CPU architecture of the Fargate task: ARM64 (Graviton, about 20% cheaper; the jitsi/* images are multi-arch) or X86_64."
+  description = "CPU architecture of the Fargate task: X86_64 (default) or ARM64 (Graviton, about 20% cheaper). The jitsi/* images are multi-arch, but the pinned JVB's SCTP bridge channel loads the native jitsi-dcsctp (dcsctp4j) library, and an aarch64 build of it in the pinned JVB could not be confirmed from its sources: choose ARM64 only after verifying the bridge channel on it."
   type        = string
-  default     = "ARM64"
+  default     = "X86_64"
 
   validation {
     condition     = contains(["ARM64", "X86_64"], var.cpu_architecture)
@@ -166,6 +166,12 @@ variable "jitsi_image_tag" {
     condition     = can(regex("^stable-[0-9]{4,6}(-[0-9]+)?$", var.jitsi_image_tag))
     error_message = "jitsi_image_tag must be a pinned release tag like stable-10314 (optionally stable-NNNNN-N); floating tags such as \"stable\" or \"latest\" are not allowed."
   }
+}
+
+variable "container_insights" {
+  description = "CloudWatch Container Insights on the ECS cluster. Off by default: while a task runs it bills its metrics as CloudWatch custom metrics and its performance log events as log ingestion (CloudWatch pricing, \"Container Insights\"); with no task running it emits next to nothing. Turn it on while investigating performance."
+  type        = bool
+  default     = false
 }
 
 variable "enable_execute_command" {

@@ -62,7 +62,7 @@ class Emulator:
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region,
         )
         config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=15)
-        for name in ("ec2", "ecs", "elbv2", "route53", "acm", "ssm", "s3", "iam", "logs"):
+        for name in ("ec2", "ecs", "efs", "elbv2", "route53", "acm", "ssm", "s3", "iam", "logs"):
             setattr(self, name, session.client(name, endpoint_url=endpoint, config=config))
 
     # ---- reads that tolerate "not found" ---------------------------------
@@ -208,9 +208,102 @@ def cmd_base(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     advertise = {s["name"]: s["valueFrom"] for s in containers.get("jvb", {}).get("secrets", [])}.get("JVB_ADVERTISE_IPS", "")
     c.check(advertise.endswith(f":parameter/{p}/jvb_advertise_ips"),
             f"jvb reads JVB_ADVERTISE_IPS from /{p}/jvb_advertise_ips", advertise)
+    check_jitsi_task(aws, out, td, containers, c)
+    check_cluster_insights(aws, cluster, c)
 
     c.check(not aws.load_balancers() and not aws.project_addresses(p),
             "no load balancer and no Elastic IP before meetctl up (nlb_enabled = false)")
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("environment", [])}
+
+
+def check_jitsi_task(aws: Emulator, out: dict[str, Any], td: dict, containers: dict, c: Checks) -> None:
+    """What the pinned docker-jitsi-meet images need from the task definition
+    (the sources are cited in infra/ecs.tf): a jicofo health check that passes
+    while jicofo runs, STUN off so the JVB offers only the NLB's address, and
+    Prosody's data on the encrypted EFS access point."""
+    jicofo = containers.get("jicofo", {})
+    command = " ".join(jicofo.get("healthCheck", {}).get("command", []))
+    health_checker_on = env_of(jicofo).get("JICOFO_ENABLE_HEALTH_CHECKS", "").lower() in ("1", "true")
+    # /about/health exists only with jicofo's health checker, and fails while
+    # no bridge is registered: ECS would replace the task ~135 s after start.
+    c.check("http://127.0.0.1:8888/about/version" in command and "/about/health" not in command
+            and not health_checker_on,
+            "jicofo's health check asks GET 127.0.0.1:8888/about/version (always served), not /about/health",
+            command)
+    c.check(env_of(containers.get("jvb", {})).get("JVB_DISABLE_STUN") == "true",
+            "jvb has JVB_DISABLE_STUN=true (advertises JVB_ADVERTISE_IPS only, no STUN-found task address)",
+            env_of(containers.get("jvb", {})).get("JVB_DISABLE_STUN"))
+    c.check(td.get("runtimePlatform", {}).get("cpuArchitecture") == "X86_64",
+            "task runs X86_64 (aarch64 jitsi-dcsctp not confirmed)", td.get("runtimePlatform"))
+
+    fs_id, ap_id = out.get("prosody_data_file_system_id"), out.get("prosody_data_access_point_id")
+    mounts = containers.get("prosody", {}).get("mountPoints", [])
+    volumes = {v["name"]: v for v in td.get("volumes", [])}
+    data = [m for m in mounts if m.get("containerPath") == "/config/data"]
+    efs = volumes.get(data[0]["sourceVolume"], {}).get("efsVolumeConfiguration", {}) if len(data) == 1 else {}
+    c.check(len(data) == 1 and efs.get("fileSystemId") == fs_id and fs_id is not None
+            and efs.get("transitEncryption") == "ENABLED"
+            and efs.get("authorizationConfig", {}).get("iam") == "ENABLED"
+            and efs.get("authorizationConfig", {}).get("accessPointId") == ap_id and ap_id is not None
+            and efs.get("rootDirectory", "/") == "/",
+            "prosody mounts /config/data from the EFS access point (TLS in transit, IAM authorization)",
+            (mounts, efs))
+    others = [n for n, x in containers.items() if n != "prosody" and x.get("mountPoints")]
+    c.check(not others, "no other container mounts a volume", others)
+
+    systems = aws.efs.describe_file_systems(FileSystemId=fs_id)["FileSystems"] if fs_id else []
+    c.check(len(systems) == 1 and systems[0].get("Encrypted") is True,
+            "Prosody's EFS file system is encrypted at rest", [(f["FileSystemId"], f.get("Encrypted")) for f in systems])
+    points = aws.efs.describe_access_points(AccessPointId=ap_id)["AccessPoints"] if ap_id else []
+    point = points[0] if len(points) == 1 else {}
+    c.check(point.get("PosixUser", {}).get("Uid") == 101 and point.get("PosixUser", {}).get("Gid") == 102
+            and point.get("RootDirectory", {}).get("Path") == "/prosody-data"
+            and point.get("RootDirectory", {}).get("CreationInfo", {}).get("OwnerUid") == 101,
+            "access point enters /prosody-data as prosody (uid 101, gid 102)",
+            (point.get("PosixUser"), point.get("RootDirectory")))
+
+    task_sg = out.get("security_group_id")
+    targets = aws.efs.describe_mount_targets(FileSystemId=fs_id)["MountTargets"] if fs_id else []
+    c.check(sorted(t["SubnetId"] for t in targets) == sorted(out.get("public_subnet_ids") or []),
+            "one EFS mount target in each public subnet", [t["SubnetId"] for t in targets])
+    mount_groups = {g for t in targets for g in aws.efs.describe_mount_target_security_groups(
+        MountTargetId=t["MountTargetId"])["SecurityGroups"]}
+    if c.check(len(mount_groups) == 1 and task_sg not in mount_groups,
+               "the mount targets have their own security group", sorted(mount_groups)):
+        efs_sg = aws.ec2.describe_security_groups(GroupIds=sorted(mount_groups))["SecurityGroups"][0]
+        rules = [(r.get("IpProtocol"), r.get("FromPort"), r.get("ToPort"),
+                  sorted(g["GroupId"] for g in r.get("UserIdGroupPairs", [])),
+                  [x["CidrIp"] for x in r.get("IpRanges", [])] + [x["CidrIpv6"] for x in r.get("Ipv6Ranges", [])])
+                 for r in efs_sg.get("IpPermissions", [])]
+        c.check(rules == [("tcp", 2049, 2049, [task_sg], [])],
+                "EFS security group: NFS (TCP 2049) in from the task security group only", rules)
+        task_group = aws.ec2.describe_security_groups(GroupIds=[task_sg])["SecurityGroups"][0]
+        nfs_out = [r for r in task_group.get("IpPermissionsEgress", [])
+                   if r.get("IpProtocol") == "tcp" and r.get("FromPort") == 2049
+                   and [g["GroupId"] for g in r.get("UserIdGroupPairs", [])] == [efs_sg["GroupId"]]]
+        c.check(len(nfs_out) == 1, "task security group: NFS out to the EFS security group",
+                task_group.get("IpPermissionsEgress"))
+
+    policy = json.loads(aws.efs.describe_file_system_policy(FileSystemId=fs_id)["Policy"]) if fs_id else {}
+    statements = policy.get("Statement", [])
+    denies_plain = any(s.get("Effect") == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport")
+                       in ("false", ["false"]) for s in statements)
+    allows = [s for s in statements if s.get("Effect") == "Allow"]
+    task_role = out.get("task_role_arn")
+    c.check(denies_plain and len(allows) == 1
+            and allows[0].get("Principal", {}).get("AWS") in (task_role, [task_role])
+            and "elasticfilesystem:AccessPointArn" in json.dumps(allows[0].get("Condition", {})),
+            "EFS policy: TLS only; mount/write only by the task role through the access point", statements)
+
+
+def check_cluster_insights(aws: Emulator, cluster: str, c: Checks) -> None:
+    clusters = aws.ecs.describe_clusters(clusters=[cluster], include=["SETTINGS"])["clusters"]
+    settings = {s["name"]: s["value"] for x in clusters for s in x.get("settings", [])}
+    c.check(settings.get("containerInsights") == "disabled",
+            "Container Insights off by default (it bills while a task runs)", settings)
 
 
 # --------------------------------------------------------------------------
@@ -379,6 +472,9 @@ def cmd_destroyed(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     c.check(not roles, "IAM roles deleted", roles)
     groups = [g["logGroupName"] for g in aws.logs.describe_log_groups(logGroupNamePrefix=f"/ecs/{p}")["logGroups"]]
     c.check(not groups, "log group deleted", groups)
+    systems = [f["FileSystemId"] for f in aws.efs.describe_file_systems()["FileSystems"]
+               if f.get("CreationToken") == f"{p}-prosody"]
+    c.check(not systems, "Prosody's EFS file system deleted", systems)
 
 
 # --------------------------------------------------------------------------

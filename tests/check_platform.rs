@@ -262,6 +262,26 @@ async fn check_proves_a_platform_and_finds_stale_targets_and_a_wrong_advertise_a
         .collect();
     assert_eq!(failing, pairs(&[("media.advertise", "FAIL")]));
 
+    // No advertise address at all: infra/ disables the JVB's STUN lookup, so
+    // the JVB offers only the task's private address.
+    aws.ssm
+        .delete_parameter()
+        .name(ADVERTISE)
+        .send()
+        .await
+        .unwrap();
+    let doc = f.check_json(1);
+    let advertise = check(&doc, "media.advertise");
+    assert_eq!(advertise["status"], "FAIL", "{doc:#}");
+    let saw = advertise["saw"].as_str().unwrap();
+    assert!(
+        saw.contains("is unset")
+            && saw.contains("STUN disabled")
+            && saw.contains("only the task's private address"),
+        "{saw}"
+    );
+    assert!(advertise["fix"].as_str().unwrap().contains("meetctl up"));
+
     // The JVB's health port opened to the world.
     aws.ec2
         .authorize_security_group_ingress()

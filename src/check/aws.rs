@@ -507,7 +507,7 @@ async fn advertise(
         return CheckResult::fail(
             MEDIA_ADVERTISE,
             format!(
-                "{param} is unset: the JVB advertises its private address and media never arrives"
+                "{param} is unset: with STUN disabled (JVB_DISABLE_STUN in infra/) the JVB advertises only the task's private address, which clients cannot reach: no media arrives"
             ),
             "run `meetctl up`: it writes the address and restarts the task so the JVB reads it",
         );

@@ -50,6 +50,14 @@ pub struct CostArgs {
         allow_negative_numbers = true
     )]
     pub s3_gb: f64,
+    /// Assumption: Prosody's data kept on EFS (accounts, rosters), GB
+    #[arg(
+        long,
+        value_name = "GB",
+        default_value_t = 0.01,
+        allow_negative_numbers = true
+    )]
+    pub efs_gb: f64,
     /// Assumption: logs kept in CloudWatch Logs, GB
     #[arg(
         long,
@@ -138,6 +146,7 @@ impl CostArgs {
             participants: self.participants,
             bitrate_mbps: non_negative("--bitrate-mbps", self.bitrate_mbps)?,
             s3_gb: non_negative("--s3-gb", self.s3_gb)?,
+            efs_gb: non_negative("--efs-gb", self.efs_gb)?,
             log_gb: non_negative("--log-gb", self.log_gb)?,
             log_mb_per_hour: non_negative("--log-mb-per-hour", self.log_mb_per_hour)?,
         })
@@ -299,14 +308,15 @@ fn print_model(config: &Config, prices: &Prices, m: &Model, report: &Report) {
         }
     );
     println!(
-        "  usage    {} participants at {} Mbit/s each way; {} GB recordings, {} GB logs kept, {} MB logs per hour up",
+        "  usage    {} participants at {} Mbit/s each way; {} GB recordings, {} GB Prosody data, {} GB logs kept, {} MB logs per hour up",
         u.participants,
         qty(u.bitrate_mbps),
         qty(u.s3_gb),
+        qty(u.efs_gb),
         qty(u.log_gb),
         qty(u.log_mb_per_hour)
     );
-    println!("           (assumptions: --participants, --bitrate-mbps, --s3-gb, --log-gb, --log-mb-per-hour)");
+    println!("           (assumptions: --participants, --bitrate-mbps, --s3-gb, --efs-gb, --log-gb, --log-mb-per-hour)");
     println!();
     lines_table(
         "Idle, per month (nobody meets)",

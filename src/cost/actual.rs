@@ -367,6 +367,7 @@ mod tests {
             participants: 0,
             bitrate_mbps: 0.0,
             s3_gb: 0.0,
+            efs_gb: 0.0,
             log_gb: 0.0,
             log_mb_per_hour: 0.0,
         };

@@ -21,6 +21,7 @@ pub mod service {
     pub const VPC: &str = "Amazon Virtual Private Cloud";
     pub const ROUTE53: &str = "Amazon Route 53";
     pub const S3: &str = "Amazon Simple Storage Service";
+    pub const EFS: &str = "Amazon Elastic File System";
     pub const CLOUDWATCH: &str = "AmazonCloudWatch";
     pub const SSM: &str = "AWS Systems Manager";
     pub const DATA_TRANSFER: &str = "AWS Data Transfer";
@@ -96,6 +97,8 @@ pub struct Usage {
     pub bitrate_mbps: f64,
     /// Recordings kept in S3.
     pub s3_gb: f64,
+    /// Prosody's data kept on EFS (accounts, rosters; infra/efs.tf).
+    pub efs_gb: f64,
     /// Logs kept in CloudWatch Logs.
     pub log_gb: f64,
     /// Logs written while up.
@@ -337,6 +340,12 @@ impl Model {
                 )
             },
             stored("S3 recordings", usage.s3_gb, Key::S3GbMonth, service::S3),
+            stored(
+                "EFS Prosody data",
+                usage.efs_gb,
+                Key::EfsStandardGbMonth,
+                service::EFS,
+            ),
             stored(
                 "CloudWatch Logs storage",
                 usage.log_gb,
@@ -630,6 +639,7 @@ mod tests {
             participants,
             bitrate_mbps,
             s3_gb,
+            efs_gb: 0.0,
             log_gb,
             log_mb_per_hour,
         }
@@ -653,8 +663,8 @@ mod tests {
         )
     }
 
-    /// The default platform: ARM64 2 vCPU / 4 GB on demand.
-    fn default_platform(hosted_zone: bool, usage: Usage) -> Model {
+    /// An ARM64 2 vCPU / 4 GB task on demand (the figures below are for it).
+    fn arm_platform(hosted_zone: bool, usage: Usage) -> Model {
         let p = platform(
             2.0,
             4.0,
@@ -692,7 +702,7 @@ mod tests {
             1e-3,
         );
         // 2 × 0.03238 + 4 × 0.00356 = 0.07900
-        let arm = default_platform(false, quiet());
+        let arm = arm_platform(false, quiet());
         close(fargate(&arm), 0.0790, 1e-4);
         // + NLB 0.0225 + 2 × 0.005 public IPv4
         close(arm.running_hour(), 0.1115, 1e-4);
@@ -711,14 +721,31 @@ mod tests {
     }
 
     #[test]
+    fn prosody_data_on_efs_bills_by_the_gb_month_while_idle() {
+        let m = arm_platform(
+            false,
+            Usage {
+                efs_gb: 0.5,
+                ..quiet()
+            },
+        );
+        // 0.5 GB × $0.30 EFS Standard
+        let efs = m.idle.iter().find(|l| l.service == service::EFS).unwrap();
+        close(efs.usd, 0.15, 1e-12);
+        assert_eq!(efs.basis, "0.5 GB × $0.30/GB-month");
+        close(m.idle_month(), 0.15, 1e-12);
+        close(m.by_service(0.0, 1.0)[service::EFS], 0.15, 1e-12);
+    }
+
+    #[test]
     fn idle_month_with_only_a_hosted_zone_is_fifty_cents() {
-        close(default_platform(true, quiet()).idle_month(), 0.50, 1e-9);
-        close(default_platform(false, quiet()).idle_month(), 0.0, 1e-9);
+        close(arm_platform(true, quiet()).idle_month(), 0.50, 1e-9);
+        close(arm_platform(false, quiet()).idle_month(), 0.0, 1e-9);
     }
 
     #[test]
     fn traffic_follows_the_stated_bitrate_and_free_allowance() {
-        let m = default_platform(false, usage(4, 2.0, 0.0, 0.0, 0.0));
+        let m = arm_platform(false, usage(4, 2.0, 0.0, 0.0, 0.0));
         // 2 Mbit/s for an hour = 0.9 GB; × $0.09 = $0.081 per participant-hour
         close(m.data_out.gb_per_participant_hour, 0.9, 1e-12);
         close(m.data_out.usd_per_participant_hour, 0.081, 1e-12);
@@ -732,7 +759,7 @@ mod tests {
 
     #[test]
     fn scenarios_and_break_even() {
-        let m = default_platform(false, quiet());
+        let m = arm_platform(false, quiet());
         let s = &m.scenarios(&[10.0])[0];
         close(s.usd["meetctl"], 1.115, 1e-9);
         close(s.usd["always_on"], 730.0 * 0.1115, 1e-9);
@@ -753,7 +780,7 @@ mod tests {
 
     #[test]
     fn by_service_adds_up_to_the_month() {
-        let m = default_platform(true, usage(4, 2.0, 3.0, 1.0, 10.0));
+        let m = arm_platform(true, usage(4, 2.0, 3.0, 1.0, 10.0));
         let split = m.by_service(50.0, 1.0);
         close(
             split.values().sum(),
