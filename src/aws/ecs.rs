@@ -16,6 +16,8 @@ pub struct Service {
     pub task_definition: String,
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
+    /// ECS Exec (`enableExecuteCommand`) for the tasks the service starts.
+    pub execute_command: bool,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -87,6 +89,7 @@ pub async fn service(aws: &Aws, cluster: &str, service: &str) -> Result<Option<S
                 security_groups: vpc
                     .map(|v| v.security_groups().to_vec())
                     .unwrap_or_default(),
+                execute_command: s.enable_execute_command(),
             }
         }))
 }
