@@ -23,7 +23,7 @@ pub enum Error {
     },
 
     /// A bad command-line argument (not a configuration key): names it and the fix.
-    #[error("invalid argument: {what}: {problem}\n  fix: {fix}")]
+    #[error("invalid argument: `{what}`: {problem}\n  fix: {fix}")]
     Input {
         what: String,
         problem: String,
