@@ -208,6 +208,8 @@ class ExecuteCommandEmulator:
         task = next((t for arn, t in backend.tasks.get(cluster_name, {}).items() if arn.split("/")[-1] == task_id), None)
         if task is None or task.last_status != "RUNNING":
             raise ExecuteCommandRefused("InvalidParameterException", "The task provided in the request was not found.")
+        if not getattr(task, "enable_execute_command", False):
+            raise ExecuteCommandRefused("InvalidParameterException", EXEC_NOT_ENABLED)
         containers = task.containers
         if request.get("container"):
             containers = [c for c in containers if getattr(c, "name", None) == request["container"]]
@@ -218,7 +220,7 @@ class ExecuteCommandEmulator:
         container = containers[0]
         agents = getattr(container, "managed_agents", None) or []
         agent_running = any(a.get("name") == "ExecuteCommandAgent" and a.get("lastStatus") == "RUNNING" for a in agents)
-        if not getattr(task, "enable_execute_command", False) or not agent_running:
+        if not agent_running:
             raise ExecuteCommandRefused("InvalidParameterException", EXEC_NOT_ENABLED)
         session_id = f"ecs-execute-command-{mock_random.get_random_hex(17)}"
         return {
