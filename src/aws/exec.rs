@@ -179,7 +179,7 @@ pub async fn execute_command(
         .command(command)
         .send()
         .await
-        .map_err(aws_error("ecs:ExecuteCommand", &target.task_arn))?;
+        .map_err(|err| execute_command_error(err, target))?;
     let session = out.session().ok_or_else(|| Error::Unexpected {
         what: "ECS ExecuteCommand".into(),
         problem: "the answer holds no session".into(),
@@ -209,6 +209,37 @@ pub async fn execute_command(
         session_json: Secret::new(session_json),
         target: format!("ecs:{cluster_name}_{task_id}_{runtime_id}"),
     })
+}
+
+/// ExecuteCommand's refusals that name their own fix (ECS API reference,
+/// ExecuteCommand "Errors"; troubleshooting in the ECS developer guide,
+/// "Troubleshooting issues with ECS Exec").
+fn execute_command_error(
+    err: aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_ecs::operation::execute_command::ExecuteCommandError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+    target: &ExecContainer,
+) -> Error {
+    let refusal = err.as_service_error();
+    let fix = if refusal.is_some_and(|e| e.is_target_not_connected_exception()) {
+        Some("the ECS Exec agent in the task cannot reach Systems Manager: the task role needs the ssmmessages:* permissions of infra/iam.tf and the task a route to the internet (its public IP); then `meetctl down` and `meetctl up`")
+    } else if refusal.is_some_and(|e| e.is_access_denied_exception()) {
+        Some("your credentials need ecs:ExecuteCommand on the cluster's tasks")
+    } else {
+        None
+    };
+    match (aws_error("ecs:ExecuteCommand", &target.task_arn)(err), fix) {
+        (Error::Aws { message, .. }, Some(fix)) => Error::Unexpected {
+            what: format!(
+                "ECS Exec into {} of task {}",
+                target.container, target.task_arn
+            ),
+            problem: format!("ExecuteCommand refused: {message}"),
+            fix: fix.into(),
+        },
+        (other, _) => other,
+    }
 }
 
 /// The plugin's arguments, in the order the AWS CLI passes them.
