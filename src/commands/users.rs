@@ -266,6 +266,17 @@ fn read_password(source: PasswordSource) -> Result<Secret> {
             "choose a longer password",
         ));
     }
+    if password.starts_with('~') {
+        // session-manager-plugin reads `~` at the start of a line as an
+        // ssh-like escape (`~.` ends the session, `~~` sends one `~`;
+        // aws/session-manager-plugin shellsession.go handleEscapeSequence),
+        // so a leading `~` would not reach prosodyctl as typed.
+        return Err(Error::input(
+            "password",
+            "must not start with `~`: the Session Manager plugin reads `~` at the start of a line as an escape",
+            "choose a password that does not begin with `~`",
+        ));
+    }
     Ok(Secret::new(password))
 }
 
@@ -469,7 +480,7 @@ mod tests {
     fn password_from_a_stream_is_its_first_line() {
         let secret = read_password(reader("correct horse\r\nignored\n")).unwrap();
         assert_eq!(secret.expose(), "correct horse");
-        for bad in ["", "\n", "short\n", "tab\there-long\n"] {
+        for bad in ["", "\n", "short\n", "tab\there-long\n", "~.long-enough\n"] {
             let err = read_password(reader(bad)).unwrap_err();
             assert!(
                 matches!(err, Error::Input { ref what, .. } if what == "password"),
