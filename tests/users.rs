@@ -308,6 +308,11 @@ async fn add_list_remove_through_ecs_exec_keep_the_password_off_arguments_and_ou
     assert_code(&out, 0);
     assert_mentions(&out, &["added alice"]);
     assert_password_absent("meetctl's stdout and stderr (-vv)", &text(&out));
+    assert!(
+        !text(&out).contains("local-aws-token-"),
+        "the session token is logged:\n{}",
+        text(&out)
+    );
 
     let out = users(
         &local,

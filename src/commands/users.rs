@@ -84,14 +84,14 @@ pub async fn run(ctx: &Context, action: &Action, options: Options) -> Result<()>
         "ECS Exec into {PROSODY_CONTAINER} of task {}",
         short(&target.task_arn)
     ));
-    let session = Sessions {
+    let prosody = Sessions {
         ctx,
         plugin: &plugin,
         target: &target,
     };
     match action {
         Action::List => {
-            let users = session.list().await?;
+            let users = prosody.list().await?;
             if users.is_empty() {
                 eprintln!("meetctl users: no accounts yet; add one with `meetctl users add USER`");
             }
@@ -101,13 +101,13 @@ pub async fn run(ctx: &Context, action: &Action, options: Options) -> Result<()>
         }
         Action::Add(user) => {
             let password = read_password(options.password)?;
-            session.add(user, &password).await?;
+            prosody.add(user, &password).await?;
             println!(
                 "meetctl users: added {user}; it opens rooms by logging in as {user} (guests join open rooms without an account)"
             );
         }
         Action::Remove(user) => {
-            session.remove(user).await?;
+            prosody.remove(user).await?;
             println!("meetctl users: removed {user}");
         }
     }
