@@ -40,7 +40,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from awsrequest import identify, is_read
+from awsrequest import credential_scope, identify, is_read
 from jsonfiles import remove_if_present, write_json_atomically
 
 log = logging.getLogger("local_aws")
@@ -113,9 +113,12 @@ class MotoServer:
 
         self.changed = threading.Event()
         self.changed_at: dict[str, float] = {}
+        self.execute_command = ExecuteCommandEmulator()
         app = DomainDispatcherApplication(create_backend_app)
 
         def watching_app(environ, start_response):
+            if self.execute_command.handles(environ):
+                return self.execute_command(environ, start_response)
             operation = change_of(environ)
             if operation is None:
                 return app(environ, start_response)
@@ -158,6 +161,117 @@ def apply_list_tasks_default() -> None:
 
     list_tasks.applies_aws_default = True
     EC2ContainerServiceBackend.list_tasks = list_tasks
+
+
+ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
+EXECUTED_COMMANDS_PATH = "/_local_aws/executed-commands"
+EXEC_NOT_ENABLED = (
+    "The execute command failed because execute command was not enabled when the task was run "
+    "or the execute command agent isn't running. Wait and try again or run a new task with "
+    "execute command enabled and try again."
+)
+
+
+class ExecuteCommandEmulator:
+    """ECS ExecuteCommand, which moto 5.2.5 does not implement, answered from
+    moto's models with the rules of the ECS API reference (ExecuteCommand):
+    `interactive` is required and only `true` is supported; the task must be
+    RUNNING, started with enableExecuteCommand, and the container's
+    ExecuteCommandAgent RUNNING, else InvalidParameterException with ECS's
+    message. The session it returns points at no real SSM data channel, so a
+    real session-manager-plugin cannot connect: tests put a stand-in plugin
+    on PATH. Every accepted request is kept, and `GET
+    /_local_aws/executed-commands` returns them (what CloudTrail would record)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+
+    @staticmethod
+    def handles(environ: dict) -> bool:
+        return (environ.get("HTTP_X_AMZ_TARGET") == ECS_TARGET_PREFIX + "ExecuteCommand"
+                or environ.get("PATH_INFO") == EXECUTED_COMMANDS_PATH)
+
+    def __call__(self, environ: dict, start_response):
+        if environ.get("PATH_INFO") == EXECUTED_COMMANDS_PATH:
+            with self._lock:
+                return self._answer(start_response, 200, list(self.requests), "application/json")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        except ValueError:
+            return self._error(start_response, "SerializationException", "the request body is not JSON")
+        region, _ = credential_scope(environ.get("HTTP_AUTHORIZATION"))
+        try:
+            answer = self._execute(request, region or "us-east-1")
+        except ExecuteCommandRefused as refusal:
+            return self._error(start_response, refusal.code, str(refusal))
+        recorded = {key: request.get(key) for key in ("cluster", "task", "container", "command", "interactive")}
+        recorded["sessionId"] = answer["session"]["sessionId"]
+        with self._lock:
+            self.requests.append(recorded)
+        return self._answer(start_response, 200, answer)
+
+    def _execute(self, request: dict, region: str) -> dict:
+        from moto.ecs.models import ecs_backends
+        from moto.moto_api._internal import mock_random
+
+        for key in ("command", "interactive", "task"):
+            if key not in request:
+                raise ExecuteCommandRefused("InvalidParameterException", f"{key} is required")
+        if request["interactive"] is not True:
+            raise ExecuteCommandRefused("InvalidParameterException", "Interactive is the only mode supported currently.")
+        backend = ecs_backends[ACCOUNT_ID][region]
+        cluster_name = (request.get("cluster") or "default").split("/")[-1]
+        if cluster_name not in backend.clusters:
+            raise ExecuteCommandRefused("ClusterNotFoundException", "Cluster not found.")
+        task_id = request["task"].split("/")[-1]
+        task = next((t for arn, t in backend.tasks.get(cluster_name, {}).items() if arn.split("/")[-1] == task_id), None)
+        if task is None or task.last_status != "RUNNING":
+            raise ExecuteCommandRefused("InvalidParameterException", "The task provided in the request was not found.")
+        if not getattr(task, "enable_execute_command", False):
+            raise ExecuteCommandRefused("InvalidParameterException", EXEC_NOT_ENABLED)
+        containers = task.containers
+        if request.get("container"):
+            containers = [c for c in containers if getattr(c, "name", None) == request["container"]]
+        elif len(containers) > 1:
+            raise ExecuteCommandRefused("InvalidParameterException", "The container name is required for a task with more than one container.")
+        if not containers:
+            raise ExecuteCommandRefused("InvalidParameterException", "The container provided in the request was not found.")
+        container = containers[0]
+        agents = getattr(container, "managed_agents", None) or []
+        agent_running = any(a.get("name") == "ExecuteCommandAgent" and a.get("lastStatus") == "RUNNING" for a in agents)
+        if not agent_running:
+            raise ExecuteCommandRefused("InvalidParameterException", EXEC_NOT_ENABLED)
+        session_id = f"ecs-execute-command-{mock_random.get_random_hex(17)}"
+        return {
+            "clusterArn": task.cluster_arn,
+            "containerArn": getattr(container, "container_arn", ""),
+            "containerName": container.name,
+            "interactive": True,
+            "session": {
+                "sessionId": session_id,
+                "streamUrl": f"wss://ssmmessages.{region}.amazonaws.com/v1/data-channel/{session_id}?role=publish_subscribe",
+                "tokenValue": f"local-aws-token-{mock_random.get_random_hex(32)}",
+            },
+            "taskArn": task.task_arn,
+        }
+
+    @staticmethod
+    def _answer(start_response, status: int, body: Any, content_type: str = "application/x-amz-json-1.1"):
+        data = json.dumps(body).encode()
+        start_response(f"{status} {'OK' if status == 200 else 'Bad Request'}",
+                       [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _error(self, start_response, code: str, message: str):
+        return self._answer(start_response, 400, {"__type": code, "message": message})
+
+
+class ExecuteCommandRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def start_moto(port: int) -> tuple[MotoServer, str]:
@@ -354,6 +468,9 @@ def create_ecs(ecs, project: str, region: str, subnet_ids: list[str], security_g
         }},
         tags=ecs_tags(project, service),
     )
+    # infra/ turns ECS Exec on (enable_execute_command, default true). moto's
+    # CreateService drops enableExecuteCommand; its UpdateService keeps it.
+    ecs.update_service(cluster=cluster, service=service, enableExecuteCommand=True)
     return {"cluster": cluster, "service": service, "task_definition_arn": task_definition_arn}
 
 
@@ -487,10 +604,12 @@ class MotoInternals:
                 return cluster_tasks[task_arn]
         return None
 
-    def dress_new_task(self, task_arn: str, status: str) -> str | None:
+    def dress_new_task(self, task_arn: str, status: str, exec_enabled: bool = False) -> str | None:
         """Make a task moto just created look like one ECS created: an address
-        in its subnet, all its containers, createdAt and availabilityZone, and
-        the given lastStatus. Returns the task's private IP."""
+        in its subnet, all its containers (each with a runtimeId and, with
+        ECS Exec, a RUNNING ExecuteCommandAgent), enableExecuteCommand as its
+        service has it, createdAt and availabilityZone, and the given
+        lastStatus. Returns the task's private IP."""
         task = self._task(task_arn)
         if task is None:
             return None
@@ -501,11 +620,12 @@ class MotoInternals:
             task.availability_zone = eni.subnet.availability_zone
         # moto lists only the first container, with a task-definition ARN as
         # its taskArn; ECS lists every container of the task.
-        task.containers = self._containers_of(task, ip)
+        task.containers = self._containers_of(task, ip, exec_enabled)
+        task.enable_execute_command = exec_enabled
         self.set_task_status(task_arn, status)
         return ip
 
-    def _containers_of(self, task, ip: str | None) -> list:
+    def _containers_of(self, task, ip: str | None, exec_enabled: bool = False) -> list:
         from moto.ecs.models import Container
         from moto.moto_api._internal import mock_random
 
@@ -527,6 +647,10 @@ class MotoInternals:
             container.environment = definition.get("environment")
             if attachment is not None and ip is not None:
                 container.network_interfaces = [{"attachmentId": attachment["id"], "privateIpv4Address": ip}]
+            # Fargate's runtimeId: "<task id without dashes>-<number>".
+            container.runtime_id = f"{task.id.replace('-', '')}-{mock_random.randint(10**9, 10**10 - 1)}"
+            if exec_enabled:
+                container.managed_agents = [{"name": "ExecuteCommandAgent", "lastStatus": "RUNNING"}]
             containers.append(container)
         return containers
 
@@ -911,7 +1035,7 @@ class ControlPlaneShim:
                 # pass's reads and RunTask are done.
                 scaled_at = max(self.changed_at.get(op, 0.0) for op in SCALE_OPERATIONS)
                 self._pending_since[arn] = max(self._pass_started, scaled_at)
-            ip = self.internals.dress_new_task(arn, status)
+            ip = self.internals.dress_new_task(arn, status, bool(service.get("enableExecuteCommand")))
             log.info("shim: started task %s in %s at %s (%s)", short_arn(arn), task_subnet(task), ip, status)
             started.append((arn, ip))
         return started

@@ -265,6 +265,53 @@ def check_service_load_balancers(aws: dict, ready: dict) -> None:
         elbv2.delete_target_group(TargetGroupArn=arn)
 
 
+def check_execute_command(aws: dict, ready: dict) -> None:
+    """ECS Exec as infra/ sets it up, and ExecuteCommand with the ECS API's rules."""
+    import botocore.exceptions
+    import urllib.request
+
+    ecs, cluster = aws["ecs"], ready["cluster"]
+    service = ecs.describe_services(cluster=cluster, services=[ready["service"]])["services"][0]
+    expect(service.get("enableExecuteCommand") is True, "the service lacks enableExecuteCommand")
+    task = live_service_tasks(aws, ready)[0]
+    expect(task.get("enableExecuteCommand") is True, "the service's task lacks enableExecuteCommand")
+    prosody = next(c for c in task["containers"] if c["name"] == "prosody")
+    expect(bool(prosody.get("runtimeId")), f"no runtimeId: {prosody}")
+    expect({"name": "ExecuteCommandAgent", "lastStatus": "RUNNING"} in prosody.get("managedAgents", []),
+           f"no RUNNING agent: {prosody.get('managedAgents')}")
+
+    def refused(code: str, message: str, **request) -> None:
+        try:
+            ecs.execute_command(**request)
+        except botocore.exceptions.ClientError as err:
+            expect(err.response["Error"]["Code"] == code, f"{request}: {err}")
+            expect(message in err.response["Error"]["Message"], f"{request}: {err}")
+            return
+        raise AssertionError(f"ExecuteCommand accepted {request}")
+
+    base = {"cluster": cluster, "task": task["taskArn"], "container": "prosody", "command": "ls /"}
+    refused("InvalidParameterException", "Interactive is the only mode", **base, interactive=False)
+    refused("ClusterNotFoundException", "Cluster not found", **{**base, "cluster": "no-such-cluster"}, interactive=True)
+    # A task started without ECS Exec (not by the service): refused as ECS refuses it.
+    other = ecs.run_task(cluster=cluster, taskDefinition=service["taskDefinition"], group="family:manual",
+                         launchType="FARGATE", networkConfiguration=service["networkConfiguration"])["tasks"][0]
+    try:
+        refused("InvalidParameterException", "execute command was not enabled",
+                **{**base, "task": other["taskArn"]}, interactive=True)
+    finally:
+        ecs.stop_task(cluster=cluster, task=other["taskArn"])
+    answer = ecs.execute_command(**base, interactive=True)
+    session = answer["session"]
+    expect(session["sessionId"] and session["streamUrl"].startswith("wss://") and session["tokenValue"],
+           f"session {session}")
+    expect(answer["containerName"] == "prosody" and answer["taskArn"] == task["taskArn"], f"answer {answer}")
+    with urllib.request.urlopen(ready["endpoint"] + "/_local_aws/executed-commands", timeout=5) as r:
+        recorded = json.load(r)
+    expect(recorded == [{"cluster": cluster, "task": task["taskArn"], "container": "prosody",
+                         "command": "ls /", "interactive": True, "sessionId": session["sessionId"]}],
+           f"recorded {recorded}")
+
+
 def nlb_interface(aws: dict, lb: dict) -> dict | None:
     description = f"ELB net/{lb['LoadBalancerName']}/{lb['LoadBalancerArn'].split('/')[-1]}"
     enis = aws["ec2"].describe_network_interfaces()["NetworkInterfaces"]
@@ -360,7 +407,9 @@ def main() -> int:
             results.check("task security group", lambda: check_security_group(aws, ready))
             results.check("ECS cluster, task definition, service", lambda: check_ecs(aws, ready))
             results.check("hosted zone and certificate", lambda: check_dns_and_certificate(aws, ready))
-            results.check("desired 1 -> RUNNING task in the pinned subnet", lambda: check_scale_up(aws, ready))
+            if results.check("desired 1 -> RUNNING task in the pinned subnet", lambda: check_scale_up(aws, ready)):
+                results.check("ECS Exec on the service's task; ExecuteCommand with ECS's rules",
+                              lambda: check_execute_command(aws, ready))
             if results.check("NLB gets an ENI with the project's EIP",
                              lambda: check_nlb_gets_interface_and_eip(aws, ready, state)):
                 results.check("NLB deleted -> ENI gone, EIP free and releasable",

@@ -110,7 +110,30 @@ locals {
     XMPP_GUEST_DOMAIN        = local.xmpp_guest_domain
   }
 
-  env = {
+  # Secure domain (var.auth). Which image reads which variable, in
+  # docker-jitsi-meet (stable-10314 keeps the same templates):
+  #   prosody  ENABLE_AUTH, AUTH_TYPE, ENABLE_GUESTS  (rootfs/defaults/conf.d/jitsi-meet.cfg.lua:
+  #            VirtualHost XMPP_DOMAIN gets authentication = "internal_hashed"; with guests a
+  #            VirtualHost XMPP_GUEST_DOMAIN with authentication = "anonymous")
+  #   jicofo   ENABLE_AUTH, AUTH_TYPE                 (rootfs/defaults/jicofo.conf: authentication
+  #            { enabled = true, type = XMPP, login-url = XMPP_DOMAIN })
+  #   web      ENABLE_AUTH, ENABLE_GUESTS             (rootfs/defaults/system-config.js:
+  #            config.hosts.authdomain, and config.hosts.anonymousdomain for guests)
+  # jvb reads none of them. "none" keeps today's behaviour: prosody's
+  # ENABLE_AUTH=0, XMPP_DOMAIN anonymous.
+  # Empty maps for "none", so the task definition stays exactly as before;
+  # merged last, so "internal" overrides prosody's ENABLE_AUTH = "0".
+  auth_env = {
+    for container, vars in {
+      prosody = { ENABLE_AUTH = "1", AUTH_TYPE = "internal", ENABLE_GUESTS = "1" }
+      jicofo  = { ENABLE_AUTH = "1", AUTH_TYPE = "internal" }
+      web     = { ENABLE_AUTH = "1", ENABLE_GUESTS = "1" }
+    } : container => { for name, value in vars : name => value if var.auth == "internal" }
+  }
+
+  env = { for container, vars in local.base_env : container => merge(vars, lookup(local.auth_env, container, {})) }
+
+  base_env = {
     web = merge(local.common_env, {
       PUBLIC_URL            = local.public_url
       XMPP_BOSH_URL_BASE    = "http://${local.loopback}:5280"

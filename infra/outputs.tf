@@ -92,6 +92,11 @@ output "task_memory" {
   value       = var.task_memory
 }
 
+output "auth" {
+  description = "Who may open a meeting room (none or internal): the `auth` of meetctl.toml."
+  value       = var.auth
+}
+
 output "service_connect_namespace_name" {
   description = "Service Connect namespace name (<project>.local)."
   value       = aws_service_discovery_http_namespace.this.name

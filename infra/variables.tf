@@ -180,6 +180,22 @@ variable "enable_execute_command" {
   default     = true
 }
 
+variable "auth" {
+  description = "Who may open a meeting room: \"none\" (anyone who reaches the site; docker-jitsi-meet's default) or \"internal\" (a secure domain: a room is opened only by an account made with `meetctl users add`; guests then join it without an account). Set the same `auth` in meetctl.toml. \"internal\" needs enable_execute_command = true (meetctl manages the accounts through ECS Exec)."
+  type        = string
+  default     = "none"
+
+  validation {
+    condition     = contains(["none", "internal"], var.auth)
+    error_message = "auth must be \"none\" or \"internal\"."
+  }
+
+  validation {
+    condition     = var.auth == "none" || var.enable_execute_command
+    error_message = "auth = \"internal\" needs enable_execute_command = true: `meetctl users add` creates the accounts in the prosody container through ECS Exec."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention in days of the CloudWatch log group that receives the containers', Service Connect's and ECS Exec's logs."
   type        = number

@@ -3,7 +3,8 @@
 #
 #   1. terraform fmt -check -recursive infra
 #   2. terraform init (from the filesystem mirror only) + validate, for infra/
-#   3. the same for infra/modules/jvb-nlb on its own
+#   3. the same for infra/modules/jvb-nlb on its own; then `terraform test`
+#      of infra/ (infra/tests/*.tftest.hcl, mocked provider, offline)
 #   4. checkov (pinned) on infra/: no failed check allowed; skips must be
 #      inline (#checkov:skip=ID:reason) next to the resource they concern
 #
@@ -87,6 +88,11 @@ for dir in "$INFRA" "$MODULE"; do
   phase "validate:${rel#infra/}" "terraform validate ($rel)" \
     "$TERRAFORM" -chdir="$dir" validate -no-color
 done
+
+# Offline unit tests of infra/ (infra/tests/*.tftest.hcl): plans against a
+# mocked AWS provider, nothing is created.
+phase "test:infra" "terraform test (infra/tests, mocked provider)" \
+  "$TERRAFORM" -chdir="$INFRA" test -no-color
 
 # ----------------------------------------------------------------- checkov ---
 

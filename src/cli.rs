@@ -32,7 +32,8 @@ fn after_help() -> String {
          meetctl check                          prove a meeting can happen, link by link\n  \
          meetctl test-platform                  up → check → down as one self-test, with a report\n  \
          meetctl down                           remove every billable piece\n  \
-         meetctl cost                           idle, hourly and monthly cost against the alternatives\n\n\
+         meetctl cost                           idle, hourly and monthly cost against the alternatives\n  \
+         meetctl users add alice                an account for the secure domain (auth = \"internal\")\n\n\
          Exit codes:\n  \
          0  ok\n  \
          1  failed (the message says what exists and how to converge)\n  \
@@ -159,11 +160,36 @@ pub enum Command {
     /// writes scoped to its names and tags, tagging only while creating
     /// (e.g. `meetctl iam-policy > meetctl-operator.json`)
     IamPolicy,
+    /// Accounts of the secure domain (auth = "internal"): who may open a room. Runs
+    /// prosodyctl in the running task's prosody container through ECS Exec (needs
+    /// session-manager-plugin on PATH); guests join open rooms without an account
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Inspect the configuration
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Create an account. The password is asked twice on the terminal (no echo), or
+    /// read from the first line of stdin when stdin is not a terminal; there is no
+    /// password flag. It reaches prosodyctl only through the session's stdin
+    Add {
+        /// User name: lowercase letters, digits, `.`, `_`, `-` (logs in as USER)
+        user: String,
+    },
+    /// Delete an account
+    Remove {
+        /// User name
+        user: String,
+    },
+    /// Print the accounts, one per line
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -315,6 +341,14 @@ async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
         }
         Command::TestPlatform(args) => return Ok(commands::test_platform::run(ctx, args).await?),
         Command::Cost(args) => commands::cost::run_actual(ctx, args).await?,
+        Command::Users { command } => {
+            let action = match command {
+                UsersCommand::Add { user } => commands::users::Action::Add(user.clone()),
+                UsersCommand::Remove { user } => commands::users::Action::Remove(user.clone()),
+                UsersCommand::List => commands::users::Action::List,
+            };
+            commands::users::run(ctx, &action, commands::users::Options::from_process()).await?
+        }
         Command::Config { .. } | Command::IamPolicy => {
             unreachable!("handled before the runtime starts")
         }

@@ -136,6 +136,11 @@ const KEYS: &[KeySpec] = &[
         "ECS capacity provider as in infra/: FARGATE or FARGATE_SPOT",
     ),
     key(
+        "auth",
+        Kind::Text,
+        "who may open a room, as infra/'s `auth`: none (anyone) or internal (accounts from `meetctl users`)",
+    ),
+    key(
         "prices_file",
         Kind::Text,
         "TOML file whose prices override data/prices.toml",
@@ -367,6 +372,15 @@ pub enum CapacityProvider {
     FargateSpot,
 }
 
+/// Who may open a meeting room (infra/ `auth`): with `Internal`, prosody's
+/// XMPP domain needs an account, made with `meetctl users add`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    None,
+    Internal,
+}
+
 /// The task as infra/ defines it, for cost figures computed without AWS.
 #[derive(Clone, Debug, Serialize)]
 pub struct TaskShape {
@@ -421,6 +435,7 @@ pub struct Config {
     /// `name=value` pairs passed as `-var` to terraform apply.
     pub terraform_vars: Vec<String>,
     pub task: TaskShape,
+    pub auth: Auth,
     pub prices_file: Option<PathBuf>,
     pub timeouts: Timeouts,
     pub lock_ttl: Duration,
@@ -829,6 +844,13 @@ fn build(
         ));
     }
     let task = task_shape(&mut b)?;
+    let auth = match b
+        .with_default("auth", "none".into(), Source::Default, validate_auth)?
+        .as_str()
+    {
+        "internal" => Auth::Internal,
+        _ => Auth::None,
+    };
     let prices_file = b
         .optional("prices_file", validate_prices_file)?
         .map(PathBuf::from);
@@ -858,6 +880,7 @@ fn build(
         terraform_dir,
         terraform_vars,
         task,
+        auth,
         prices_file,
         timeouts,
         lock_ttl,
@@ -1221,6 +1244,17 @@ fn validate_ingress(v: &str) -> Result<String> {
             "ingress",
             format!("`{v}` is not an ingress mode"),
             "use ingress = \"nlb\" or \"terraform\"",
+        )),
+    }
+}
+
+fn validate_auth(v: &str) -> Result<String> {
+    match v {
+        "none" | "internal" => Ok(v.to_string()),
+        _ => Err(Error::config(
+            "auth",
+            format!("`{v}` is not an authentication mode"),
+            "use auth = \"none\" (anyone opens a room) or \"internal\" (accounts from `meetctl users add`), the `auth` of infra/",
         )),
     }
 }
@@ -1651,6 +1685,21 @@ mod tests {
             )),
             "check_ca_file"
         );
+    }
+
+    #[test]
+    fn auth_defaults_to_none_and_accepts_only_known_modes() {
+        let c = load(None, &[], &[]).unwrap();
+        assert_eq!(c.auth, Auth::None);
+        assert_eq!(source_of(&c, "auth"), Source::Default);
+        let c = load(Some("auth = \"internal\""), &[], &[]).unwrap();
+        assert_eq!(
+            (c.auth, source_of(&c, "auth")),
+            (Auth::Internal, Source::File)
+        );
+        for bad in ["jwt", "ldap", "Internal", "yes"] {
+            assert_eq!(err_key(load(None, &[("MEETCTL_AUTH", bad)], &[])), "auth");
+        }
     }
 
     #[test]

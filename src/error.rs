@@ -22,6 +22,14 @@ pub enum Error {
         fix: String,
     },
 
+    /// A bad command-line argument (not a configuration key): names it and the fix.
+    #[error("invalid argument: `{what}`: {problem}\n  fix: {fix}")]
+    Input {
+        what: String,
+        problem: String,
+        fix: String,
+    },
+
     /// The account or base infrastructure is not ready for `up`; nothing was created.
     #[error("preflight failed: {what}: {problem}\n  fix: {fix}")]
     Preflight {
@@ -65,7 +73,7 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config { .. } | Error::Preflight { .. } => exit::BAD_INPUT,
+            Error::Config { .. } | Error::Input { .. } | Error::Preflight { .. } => exit::BAD_INPUT,
             Error::LockHeld { .. } => exit::LOCKED,
             _ => exit::FAILED,
         }
@@ -78,6 +86,18 @@ impl Error {
     ) -> Self {
         Error::Config {
             key: key.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn input(
+        what: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Error::Input {
+            what: what.into(),
             problem: problem.into(),
             fix: fix.into(),
         }

@@ -196,6 +196,18 @@ pub fn document(scope: &Scope) -> Value {
             )],
             None,
         ),
+        // `meetctl users`: a shell in the prosody container only (ECS
+        // developer guide, "Using IAM policies with ECS Exec": the
+        // ecs:container-name condition key).
+        statement(
+            "UsersThroughEcsExecInProsodyOnly",
+            &["ecs:ExecuteCommand"],
+            vec![
+                format!("arn:aws:ecs:{region}:*:cluster/{}", scope.cluster),
+                format!("arn:aws:ecs:{region}:*:task/{}/*", scope.cluster),
+            ],
+            Some(json!({ "StringEquals": { "ecs:container-name": "prosody" } })),
+        ),
         // PutParameter with Tags also needs ssm:AddTagsToResource (SSM user
         // guide, "Tagging Systems Manager parameters"). SecureStrings use the
         // AWS managed key aws/ssm, whose key policy already lets every
@@ -329,6 +341,11 @@ mod tests {
             statements_allowing(&policy, "iam:CreateServiceLinkedRole")[0]["Condition"]
                 .to_string()
                 .contains("elasticloadbalancing.amazonaws.com")
+        );
+        let exec = statements_allowing(&policy, "ecs:ExecuteCommand");
+        assert_eq!(
+            exec[0]["Condition"]["StringEquals"]["ecs:container-name"],
+            "prosody"
         );
         assert!(statements_allowing(&policy, "ec2:TerminateInstances").is_empty());
     }

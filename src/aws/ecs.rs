@@ -21,6 +21,8 @@ pub struct Service {
     pub task_definition: String,
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
+    /// ECS Exec (`enableExecuteCommand`) for the tasks the service starts.
+    pub execute_command: bool,
     /// The target groups ECS registers the service's tasks in.
     pub load_balancers: Vec<ServiceLoadBalancer>,
 }
@@ -111,6 +113,7 @@ pub async fn service(aws: &Aws, cluster: &str, service: &str) -> Result<Option<S
                         container_port: lb.container_port().unwrap_or_default(),
                     })
                     .collect(),
+                execute_command: s.enable_execute_command(),
             }
         }))
 }

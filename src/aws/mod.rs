@@ -6,6 +6,7 @@ pub mod acm;
 pub mod ec2;
 pub mod ecs;
 pub mod elb;
+pub mod exec;
 pub mod route53;
 pub mod ssm;
 pub mod sts;

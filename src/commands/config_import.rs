@@ -23,6 +23,7 @@ const MAPPING: &[(&str, &str)] = &[
     ("task_memory", "task_memory"),
     ("cpu_architecture", "cpu_architecture"),
     ("capacity_provider", "capacity_provider"),
+    ("auth", "auth"),
 ];
 
 /// Renders the TOML; outputs that are null (e.g. no hosted zone) are left out.

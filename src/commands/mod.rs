@@ -10,6 +10,7 @@ pub mod register_targets;
 pub mod status;
 pub mod test_platform;
 pub mod up;
+pub mod users;
 
 use std::future::Future;
 

@@ -16,7 +16,8 @@ pub struct LocalAws {
     _dir: tempfile::TempDir,
 }
 
-fn python() -> PathBuf {
+/// The Python with moto the harness runs on.
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("MEETCTL_TEST_PYTHON") {
         return PathBuf::from(p);
     }
