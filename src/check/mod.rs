@@ -8,6 +8,7 @@ pub mod aws;
 pub mod dns;
 pub mod http;
 pub mod tls;
+pub mod turn;
 pub mod web;
 
 use std::future::Future;
