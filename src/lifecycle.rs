@@ -8,7 +8,7 @@ use crate::aws::elb::{self, ListenerSpec, LoadBalancer, TargetGroup, TargetGroup
 use crate::aws::ssm;
 use crate::config;
 use crate::error::{Error, Result};
-use crate::names::JVB_PORT;
+use crate::names::{JVB_PORT, TURNS_PORT, TURN_PORT};
 use crate::output::Step;
 use crate::preflight::Base;
 use crate::state::Observed;
@@ -45,6 +45,14 @@ pub struct Ingress {
     pub load_balancer: LoadBalancer,
     pub jvb: TargetGroup,
     pub web: TargetGroup,
+    pub turn: TargetGroup,
+}
+
+impl Ingress {
+    /// The groups the task's IP is registered in.
+    pub fn groups(&self) -> Vec<TargetGroup> {
+        vec![self.jvb.clone(), self.web.clone(), self.turn.clone()]
+    }
 }
 
 async fn ensure_target_group(
@@ -103,7 +111,11 @@ async fn prepare_terraform_load_balancer(
         fix: "the Terraform state is out of date: run `terraform refresh` in terraform_dir, then `meetctl up`".into(),
     })?;
     let mut groups = Vec::new();
-    for output in ["nlb_jvb_target_group_arn", "nlb_web_target_group_arn"] {
+    for output in [
+        "nlb_jvb_target_group_arn",
+        "nlb_web_target_group_arn",
+        "nlb_turn_target_group_arn",
+    ] {
         let arn = terraform::output_str(&outputs, output, dir)?;
         groups.push(
             elb::find_target_group(&ctx.aws, &arn)
@@ -115,12 +127,14 @@ async fn prepare_terraform_load_balancer(
                 })?,
         );
     }
-    let web = groups.pop().expect("two groups");
-    let jvb = groups.pop().expect("two groups");
+    let turn = groups.pop().expect("three groups");
+    let web = groups.pop().expect("three groups");
+    let jvb = groups.pop().expect("three groups");
     Ok(Ingress {
         load_balancer,
         jvb,
         web,
+        turn,
     })
 }
 
@@ -171,12 +185,16 @@ async fn prepare_load_balancer(
         ensure_target_group(ctx, &TargetGroupSpec::jvb(&ctx.names), &base.subnet.vpc_id).await?;
     let web =
         ensure_target_group(ctx, &TargetGroupSpec::web(&ctx.names), &base.subnet.vpc_id).await?;
-    ensure_listeners(ctx, &load_balancer, &jvb, &web).await?;
-    Ok(Ingress {
+    let turn =
+        ensure_target_group(ctx, &TargetGroupSpec::turn(&ctx.names), &base.subnet.vpc_id).await?;
+    let ingress = Ingress {
         load_balancer,
         jvb,
         web,
-    })
+        turn,
+    };
+    ensure_listeners(ctx, &ingress).await?;
+    Ok(ingress)
 }
 
 /// Waits until the NLB is `active`; `failed` or a vanished NLB is an error.
@@ -209,15 +227,21 @@ pub async fn wait_active(
 }
 
 /// The listeners of [`crate::state::expected_listeners`], bound to our
-/// target groups: media to the JVB group, the site to the web group.
-fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<ListenerSpec> {
+/// target groups: media to the JVB group, TURN to coturn's group, the site
+/// to the web group.
+fn listener_specs(ctx: &Context, ingress: &Ingress) -> Vec<ListenerSpec> {
     let certificate = ctx.config.certificate_arn.as_deref();
     crate::state::expected_listeners(certificate)
         .into_iter()
         .map(|(port, protocol)| ListenerSpec {
             port,
             protocol: protocol.into(),
-            target_group_arn: if port == JVB_PORT { &jvb.arn } else { &web.arn }.clone(),
+            target_group_arn: match port {
+                JVB_PORT => &ingress.jvb.arn,
+                TURNS_PORT | TURN_PORT => &ingress.turn.arn,
+                _ => &ingress.web.arn,
+            }
+            .clone(),
             certificate_arn: (protocol == "TLS")
                 .then(|| certificate.map(String::from))
                 .flatten(),
@@ -227,13 +251,9 @@ fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<Li
 
 /// Makes the listeners exactly the wanted ones (a certificate added or
 /// removed since the last run swaps TCP 80 and TLS 443).
-async fn ensure_listeners(
-    ctx: &Context,
-    lb: &LoadBalancer,
-    jvb: &TargetGroup,
-    web: &TargetGroup,
-) -> Result<()> {
-    let wanted = listener_specs(ctx, jvb, web);
+async fn ensure_listeners(ctx: &Context, ingress: &Ingress) -> Result<()> {
+    let lb = &ingress.load_balancer;
+    let wanted = listener_specs(ctx, ingress);
     let existing = elb::listeners(&ctx.aws, &lb.arn).await?;
     for l in existing
         .iter()

@@ -12,7 +12,7 @@ use crate::aws::elb::LoadBalancer;
 use crate::aws::route53::AliasRecord;
 use crate::aws::ssm;
 use crate::error::Result;
-use crate::names::JVB_PORT;
+use crate::names::{JVB_PORT, TURNS_PORT, TURN_PORT};
 use crate::state::{self, Observed, TargetGroupState};
 use crate::Context;
 
@@ -22,6 +22,7 @@ pub const LB_STATE: &str = "lb.state";
 pub const LB_LISTENERS: &str = "lb.listeners";
 pub const LB_TARGETS_JVB: &str = "lb.targets.jvb";
 pub const LB_TARGETS_WEB: &str = "lb.targets.web";
+pub const LB_TARGETS_TURN: &str = "lb.targets.turn";
 pub const MEDIA_ADVERTISE: &str = "media.advertise";
 pub const MEDIA_JVB_TARGETS: &str = "media.jvb-targets";
 pub const MEDIA_SECURITY_GROUP: &str = "media.security-group";
@@ -33,6 +34,7 @@ const ALL: &[&str] = &[
     LB_LISTENERS,
     LB_TARGETS_JVB,
     LB_TARGETS_WEB,
+    LB_TARGETS_TURN,
     MEDIA_ADVERTISE,
     MEDIA_JVB_TARGETS,
     MEDIA_SECURITY_GROUP,
@@ -107,6 +109,12 @@ pub async fn run(ctx: &Context) -> (Vec<CheckResult>, Option<Platform>) {
     out.push(target_health(
         LB_TARGETS_WEB,
         observed.web.as_ref(),
+        task,
+        true,
+    ));
+    out.push(target_health(
+        LB_TARGETS_TURN,
+        observed.turn.as_ref(),
         task,
         true,
     ));
@@ -289,12 +297,15 @@ fn lb_listeners(o: &Observed, certificate: Option<&str>) -> CheckResult {
             problems.push(format!("{protocol} {port} missing"));
             continue;
         };
-        let group = if port == JVB_PORT { &o.jvb } else { &o.web };
+        let (group, label) = match port {
+            JVB_PORT => (&o.jvb, "JVB"),
+            TURNS_PORT | TURN_PORT => (&o.turn, "TURN"),
+            _ => (&o.web, "web"),
+        };
         if l.target_group_arn != group_arn(group) {
             problems.push(format!(
-                "{protocol} {port} forwards to {} instead of the {} target group",
+                "{protocol} {port} forwards to {} instead of the {label} target group",
                 l.target_group_arn.as_deref().unwrap_or("nothing"),
-                if port == JVB_PORT { "JVB" } else { "web" }
             ));
         }
         if protocol == "TLS" && l.certificate_arn.as_deref() != certificate {
@@ -308,7 +319,7 @@ fn lb_listeners(o: &Observed, certificate: Option<&str>) -> CheckResult {
         return CheckResult::fail(
             LB_LISTENERS,
             format!("{}; listeners: {have}", problems.join("; ")),
-            "run `meetctl up`: it makes the listeners exactly UDP 10000 plus TLS 443 (with certificate_arn) or TCP 80",
+            "run `meetctl up`: it makes the listeners exactly UDP 10000 plus TLS 443 and TLS 5349 (with certificate_arn) or TCP 80 and TCP 3478",
         );
     }
     let expected = state::expected_listeners(certificate);
@@ -328,14 +339,19 @@ fn lb_listeners(o: &Observed, certificate: Option<&str>) -> CheckResult {
             "run `meetctl up` to remove them",
         );
     }
-    let web = if certificate.is_some() {
-        "TLS 443 (certificate_arn)"
+    let (web, turn) = if certificate.is_some() {
+        ("TLS 443 (certificate_arn)", "TLS 5349 (TURNS)")
     } else {
-        "TCP 80 (no certificate_arn: browsers need HTTPS for camera and microphone)"
+        (
+            "TCP 80 (no certificate_arn: browsers need HTTPS for camera and microphone)",
+            "TCP 3478 (TURN over TCP)",
+        )
     };
     CheckResult::pass(
         LB_LISTENERS,
-        format!("UDP 10000 → JVB target group, {web} → web target group"),
+        format!(
+            "UDP 10000 → JVB target group, {web} → web target group, {turn} → TURN target group"
+        ),
     )
 }
 
@@ -364,10 +380,10 @@ fn target_health(
         .as_deref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
-    let health_check = if name == LB_TARGETS_JVB {
-        "HTTP :8080 /about/health"
-    } else {
-        "HTTP :80 /"
+    let health_check = match name {
+        LB_TARGETS_JVB => "HTTP :8080 /about/health",
+        LB_TARGETS_TURN => "TCP :3478, coturn",
+        _ => "HTTP :80 /",
     };
     match target.state.as_str() {
         "healthy" => {}
@@ -382,7 +398,7 @@ fn target_health(
             return CheckResult::fail(
                 name,
                 format!("{ip} in {g} is unhealthy{reason}"),
-                format!("the NLB's health check ({health_check}) fails: the security group must allow TCP 80 and 8080 from the VPC CIDR, and the container must answer (see ecs.health)"),
+                format!("the NLB's health check ({health_check}) fails: the security group must allow TCP 80, 8080 and 3478 from the VPC CIDR, and the container must answer (see ecs.health)"),
             )
         }
         other => {

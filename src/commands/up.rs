@@ -99,7 +99,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
     //   ingress: create NLB, target groups, listeners -> DNS alias -> wait active
     //   task:    scale to 1 -> wait RUNNING -> register in the groups -> wait healthy
     // Registration does not need an active NLB, only its target groups.
-    let (groups_tx, groups_rx) = tokio::sync::oneshot::channel::<[TargetGroup; 2]>();
+    let (groups_tx, groups_rx) = tokio::sync::oneshot::channel::<Vec<TargetGroup>>();
     let ingress_branch = async {
         let step = ctx.out.step("load-balancer");
         let prepared = match lifecycle::prepare_ingress(ctx, base, &eip, &step).await {
@@ -109,7 +109,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
                 return Err(e);
             }
         };
-        let _ = groups_tx.send([prepared.jvb.clone(), prepared.web.clone()]);
+        let _ = groups_tx.send(prepared.groups());
         update_dns(ctx, domain, &prepared, &eip).await?;
         let active = lifecycle::wait_active(ctx, &prepared.load_balancer, &step).await;
         let load_balancer = finish_step(step, active, |lb| {
@@ -140,7 +140,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             fix: "see the load-balancer error above; re-run `meetctl up`".into(),
         })?;
         let step = ctx.out.step("targets");
-        let refs = [&groups[0], &groups[1]];
+        let refs: Vec<&TargetGroup> = groups.iter().collect();
         let registered = async {
             let removed = lifecycle::sync_targets(ctx, &refs, &ip).await?;
             lifecycle::wait_healthy(ctx, &refs, &ip, &step)
@@ -154,10 +154,8 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             } else {
                 format!("; deregistered stale {}", removed.join(", "))
             };
-            format!(
-                "{ip} healthy in {} and {}{stale}",
-                groups[0].name, groups[1].name
-            )
+            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+            format!("{ip} healthy in {}{stale}", names.join(", "))
         })
     };
     let (ingress, targets) = tokio::join!(ingress_branch, task_branch);
@@ -265,6 +263,11 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
         n.web_target_group(),
         have(observed.web.is_some())
     );
+    println!(
+        "        target group {} TCP 3478 (coturn), health TCP: {}",
+        n.turn_target_group(),
+        have(observed.turn.is_some())
+    );
     let listeners: Vec<String> = state::expected_listeners(ctx.config.certificate_arn.as_deref())
         .iter()
         .map(|(p, proto)| format!("{proto} {p}"))
@@ -283,7 +286,7 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
         base.subnet.id,
         observed.desired()
     );
-    println!("        register its IP in both target groups (before the NLB is active), deregister stale ones; wait until healthy");
+    println!("        register its IP in the target groups (before the NLB is active), deregister stale ones; wait until healthy");
     println!("  5. release the lock; print the URL, timings and the hourly cost");
     println!(
         "  AWS API calls made for this plan: {} (all reads)",
