@@ -147,7 +147,7 @@ locals {
       JICOFO_AUTH_PASSWORD = local.ssm_parameter_arns.jicofo_auth_password
       JVB_AUTH_PASSWORD    = local.ssm_parameter_arns.jvb_auth_password
       # coturn's static-auth-secret: prosody derives browsers' TURN credentials from it (turn.tf).
-      TURN_CREDENTIALS = local.ssm_parameter_arns.turn_static_auth_secret
+      TURN_CREDENTIALS = local.ssm_parameter_arns.turn_secret
     }
     jicofo = {
       JICOFO_AUTH_PASSWORD = local.ssm_parameter_arns.jicofo_auth_password

@@ -21,7 +21,7 @@ locals {
     jicofo_auth_password = "${local.ssm_parameter_prefix}jicofo_auth_password"
     jvb_auth_password    = "${local.ssm_parameter_prefix}jvb_auth_password"
     jvb_advertise_ips    = "${local.ssm_parameter_prefix}jvb_advertise_ips"
-    turn_static_auth_secret = "${local.ssm_parameter_prefix}turn_static_auth_secret"
+    turn_secret          = "${local.ssm_parameter_prefix}turn_static_auth_secret"
   }
 
   ssm_parameter_arns = {

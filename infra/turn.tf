@@ -108,7 +108,7 @@ locals {
       { name = "turn-tcp", containerPort = local.turn_port, hostPort = local.turn_port, protocol = "tcp" },
     ]
     secrets = [
-      { name = "TURN_STATIC_AUTH_SECRET", valueFrom = local.ssm_parameter_arns.turn_static_auth_secret },
+      { name = "TURN_STATIC_AUTH_SECRET", valueFrom = local.ssm_parameter_arns.turn_secret },
     ]
     logConfiguration = {
       logDriver = "awslogs"
