@@ -150,7 +150,7 @@ pub async fn remove_terraform_ingress(ctx: &Context, step: &Step) -> Result<()> 
     .await
 }
 
-/// The NLB in the chosen subnet with our EIP, both target groups and the
+/// The NLB in the chosen subnet with our EIP, the target groups and the
 /// listeners.
 async fn prepare_load_balancer(
     ctx: &Context,

@@ -1,5 +1,5 @@
 //! `meetctl register-targets`: find the running task's IP, register it in
-//! both target groups, and deregister every stale address.
+//! every target group (JVB, web, TURN), and deregister every stale address.
 
 use crate::aws::{ecs, elb};
 use crate::commands::with_lock;
