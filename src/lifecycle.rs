@@ -387,7 +387,7 @@ pub async fn wait_healthy(
 ) -> Result<()> {
     let spec = ctx
         .wait_spec(format!("target {ip} to be healthy in {}", groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" and ")), ctx.config.timeouts.targets_healthy)
-        .with_fix("check that the security group allows TCP 80 and 8080 from the VPC CIDR and that the jvb and web containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
+        .with_fix("check that the security group allows TCP 80, 8080 and 3478 from the VPC CIDR and that the jvb, web and coturn containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
     let seen_healthy = std::sync::atomic::AtomicUsize::new(0);
     poll_until(&spec, progress(step), || async {
         use std::sync::atomic::Ordering::SeqCst;

@@ -319,6 +319,19 @@ async fn check_proves_a_platform_and_finds_stale_targets_and_a_wrong_advertise_a
         "{sg:#}"
     );
 
+    // The TURN secret gone from SSM: no credentials, so no allocation.
+    assert_eq!(check(&doc, "turn.allocate")["status"], "PASS", "{doc:#}");
+    let secret = meetctl::names::Names::new(PROJECT).turn_secret_parameter();
+    aws.ssm.delete_parameter().name(&secret).send().await.unwrap();
+    let doc = f.check_json(1);
+    let turn = check(&doc, "turn.allocate");
+    assert_eq!(turn["status"], "FAIL", "{doc:#}");
+    assert!(
+        turn["saw"].as_str().unwrap().contains("does not exist")
+            && turn["fix"].as_str().unwrap().contains("meetctl up"),
+        "{turn:#}"
+    );
+
     assert_code(&f.run(&["down"]), 0);
     assert!(is_clean(&inventory(&aws).await));
 }

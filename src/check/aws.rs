@@ -653,7 +653,8 @@ fn allows(rule: &IngressRule, protocol: &str, port: i32) -> bool {
     proto && port_ok
 }
 
-/// UDP 10000 open to anyone; TCP 80 and 8080 from the VPC and nowhere else.
+/// UDP 10000 open to anyone; TCP 80, 8080 and 3478 (coturn, behind the
+/// NLB's TURN listener) from the VPC and nowhere else.
 pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> CheckResult {
     let mut problems = Vec::new();
     let media_open = rules
@@ -662,7 +663,7 @@ pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> Check
     if !media_open {
         problems.push("UDP 10000 is not open to 0.0.0.0/0: clients cannot send media".to_string());
     }
-    for port in [80, 8080] {
+    for port in [80, 8080, TURN_PORT] {
         let sources: Vec<&str> = rules
             .iter()
             .filter(|r| allows(r, "tcp", port))
@@ -682,7 +683,7 @@ pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> Check
         if !sources.iter().any(|s| cidr_within(s, vpc_cidr)) {
             problems.push(format!(
                 "TCP {port} is not allowed from the VPC {vpc_cidr}: the NLB's health checks{} cannot reach the task",
-                if port == 80 { " and TLS-terminated traffic" } else { "" }
+                if port == 8080 { "" } else { " and TLS-terminated traffic" }
             ));
         }
     }
@@ -690,14 +691,14 @@ pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> Check
         CheckResult::pass(
             MEDIA_SECURITY_GROUP,
             format!(
-                "{groups}: UDP 10000 from 0.0.0.0/0; TCP 80 and 8080 from the VPC {vpc_cidr} only"
+                "{groups}: UDP 10000 from 0.0.0.0/0; TCP 80, 8080 and 3478 from the VPC {vpc_cidr} only"
             ),
         )
     } else {
         CheckResult::fail(
             MEDIA_SECURITY_GROUP,
             format!("{groups}: {}", problems.join("; ")),
-            format!("allow UDP 10000 from 0.0.0.0/0 and TCP 80 and 8080 from {vpc_cidr} only, as infra/ does (terraform apply puts the rules back)"),
+            format!("allow UDP 10000 from 0.0.0.0/0 and TCP 80, 8080 and 3478 from {vpc_cidr} only, as infra/ does (terraform apply puts the rules back)"),
         )
     }
 }
@@ -721,6 +722,7 @@ mod tests {
             rule("udp", 10000, 10000, "0.0.0.0/0"),
             rule("tcp", 80, 80, "10.42.0.0/16"),
             rule("tcp", 8080, 8080, "10.42.0.0/16"),
+            rule("tcp", 3478, 3478, "10.42.0.0/16"),
         ]
     }
 
@@ -756,6 +758,17 @@ mod tests {
         let r = judge_rules("sg-1", &rules, "10.42.0.0/16");
         assert!(
             r.saw.contains("TCP 8080 is not allowed from the VPC"),
+            "{r:?}"
+        );
+        // Without coturn's port the NLB cannot forward TURN to the task.
+        let rules: Vec<_> = good()
+            .into_iter()
+            .filter(|r| r.from_port != Some(3478))
+            .collect();
+        let r = judge_rules("sg-1", &rules, "10.42.0.0/16");
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.saw.contains("TCP 3478 is not allowed from the VPC"),
             "{r:?}"
         );
         let all_traffic = vec![IngressRule {

@@ -421,7 +421,7 @@ async fn negotiate(
     if first.kind == ALLOCATE | CLASS_SUCCESS {
         return Err(failure(
             format!("{server} granted a relay without credentials: an open relay anyone can use"),
-            "run coturn with use-auth-secret and static-auth-secret (infra/ecs.tf's coturn container)",
+            "run coturn with use-auth-secret and static-auth-secret (infra/turn.tf's coturn container)",
         ));
     }
     let challenge = match first.error() {
