@@ -322,7 +322,12 @@ async fn check_proves_a_platform_and_finds_stale_targets_and_a_wrong_advertise_a
     // The TURN secret gone from SSM: no credentials, so no allocation.
     assert_eq!(check(&doc, "turn.allocate")["status"], "PASS", "{doc:#}");
     let secret = meetctl::names::Names::new(PROJECT).turn_secret_parameter();
-    aws.ssm.delete_parameter().name(&secret).send().await.unwrap();
+    aws.ssm
+        .delete_parameter()
+        .name(&secret)
+        .send()
+        .await
+        .unwrap();
     let doc = f.check_json(1);
     let turn = check(&doc, "turn.allocate");
     assert_eq!(turn["status"], "FAIL", "{doc:#}");
