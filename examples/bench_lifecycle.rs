@@ -144,7 +144,7 @@ async fn sequential_up(proxy: &FaultProxy, local: &LocalAws) -> Run {
         .unwrap();
     step.done("active");
     let step = ctx.out.step("sequential: task");
-    let attach = lifecycle::service_load_balancers(&ingress.jvb, &ingress.web);
+    let attach = lifecycle::service_load_balancers(&ingress.jvb, &ingress.web, &ingress.turn);
     let task = lifecycle::ensure_task(&ctx, &base, &observed, false, &attach, &step)
         .await
         .unwrap();

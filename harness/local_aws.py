@@ -392,13 +392,14 @@ def create_task_security_group(ec2, project: str, vpc_id: str) -> str:
         VpcId=vpc_id, TagSpecifications=ec2_tag_spec("security-group", project, name),
     )["GroupId"]
     anywhere = [{"CidrIp": "0.0.0.0/0"}]
-    # 80 and 8080 only from inside the VPC: NLB health checks and
-    # TLS-terminated traffic arrive from the NLB's private addresses.
+    # 80, 8080 and 3478 (coturn) only from inside the VPC: NLB health checks
+    # and TLS-terminated traffic arrive from the NLB's private addresses.
     vpc_only = [{"CidrIp": VPC_CIDR}]
     ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
         {"IpProtocol": "udp", "FromPort": JVB_UDP_PORT, "ToPort": JVB_UDP_PORT, "IpRanges": anywhere},
         {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": vpc_only},
         {"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": vpc_only},
+        {"IpProtocol": "tcp", "FromPort": 3478, "ToPort": 3478, "IpRanges": vpc_only},
     ])
     return group_id
 

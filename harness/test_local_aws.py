@@ -114,7 +114,8 @@ def check_security_group(aws: dict, ready: dict) -> None:
         (p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), r["CidrIp"])
         for p in group["IpPermissions"] for r in p.get("IpRanges", [])
     }
-    wanted = {("udp", 10000, 10000, "0.0.0.0/0"), ("tcp", 80, 80, "10.42.0.0/16"), ("tcp", 8080, 8080, "10.42.0.0/16")}
+    wanted = {("udp", 10000, 10000, "0.0.0.0/0"), ("tcp", 80, 80, "10.42.0.0/16"), ("tcp", 8080, 8080, "10.42.0.0/16"),
+              ("tcp", 3478, 3478, "10.42.0.0/16")}
     expect(rules == wanted, f"SG ingress {sorted(rules)} != {sorted(wanted)}")
 
 

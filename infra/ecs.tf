@@ -145,7 +145,7 @@ locals {
       ENABLE_IPV6          = "0"
     })
 
-    prosody = merge(local.common_env, {
+    prosody = merge(local.common_env, local.turn_prosody_env, {
       PUBLIC_URL            = local.public_url
       ENABLE_AUTH           = "0"
       ENABLE_XMPP_WEBSOCKET = "1"
@@ -185,6 +185,8 @@ locals {
     prosody = {
       JICOFO_AUTH_PASSWORD = local.ssm_parameter_arns.jicofo_auth_password
       JVB_AUTH_PASSWORD    = local.ssm_parameter_arns.jvb_auth_password
+      # coturn's static-auth-secret: prosody derives browsers' TURN credentials from it (turn.tf).
+      TURN_CREDENTIALS = local.ssm_parameter_arns.turn_secret
     }
     jicofo = {
       JICOFO_AUTH_PASSWORD = local.ssm_parameter_arns.jicofo_auth_password
@@ -246,7 +248,7 @@ locals {
 
   # Empty lists are left out rather than sent as [] so that the definition
   # AWS returns matches what Terraform wrote (no perpetual diff).
-  container_definitions = [
+  container_definitions = concat([
     for name in ["web", "prosody", "jicofo", "jvb"] : merge(
       {
         name              = name
@@ -284,7 +286,7 @@ locals {
       } : {},
       contains(["jicofo", "jvb"], name) ? { dependsOn = local.depends_on_prosody } : {},
     )
-  ]
+  ], [local.coturn_container])
 }
 
 resource "aws_ecs_task_definition" "this" {

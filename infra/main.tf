@@ -9,6 +9,7 @@
 #   dns.tf      optional ACM certificate with Route53 DNS validation
 #   ssm.tf      the SSM parameter names (Terraform never creates the values)
 #   nlb.tf      the optional Terraform-managed NLB (module jvb-nlb)
+#   turn.tf     coturn (TURN over TLS for UDP-blocked participants)
 #   outputs.tf  what meetctl reads
 
 data "aws_caller_identity" "current" {}

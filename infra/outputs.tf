@@ -193,3 +193,8 @@ output "nlb_web_target_group_arn" {
   description = "ARN of the TCP 80 target group of the Terraform-managed NLB, or null."
   value       = one(module.jvb_nlb[*].web_target_group_arn)
 }
+
+output "nlb_turn_target_group_arn" {
+  description = "ARN of the TCP 3478 target group (coturn) behind the TURN listener of the Terraform-managed NLB (TLS 5349, or TCP 3478 without a certificate), or null."
+  value       = one(module.jvb_nlb[*].turn_target_group_arn)
+}

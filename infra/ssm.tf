@@ -2,6 +2,8 @@
 #
 #   /<project>/jicofo_auth_password  SecureString  created by meetctl (CSPRNG)
 #   /<project>/jvb_auth_password     SecureString  when missing, never overwritten
+#   /<project>/turn_static_auth_secret SecureString  coturn's static-auth-secret and
+#                                                  prosody's TURN_CREDENTIALS (turn.tf)
 #   /<project>/jvb_advertise_ips     String        written by meetctl on every
 #                                                  `up` (the EIP), deleted on `down`
 #
@@ -19,6 +21,7 @@ locals {
     jicofo_auth_password = "${local.ssm_parameter_prefix}jicofo_auth_password"
     jvb_auth_password    = "${local.ssm_parameter_prefix}jvb_auth_password"
     jvb_advertise_ips    = "${local.ssm_parameter_prefix}jvb_advertise_ips"
+    turn_secret          = "${local.ssm_parameter_prefix}turn_static_auth_secret"
   }
 
   ssm_parameter_arns = {

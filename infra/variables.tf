@@ -278,3 +278,14 @@ variable "aws_endpoint_url" {
     error_message = "aws_endpoint_url must be null or a base URL such as http://127.0.0.1:5000."
   }
 }
+
+variable "coturn_image_tag" {
+  description = "Tag of the official coturn/coturn image for the TURN container (turn.tf). Pinned: X.Y.Z-rN tags are never rebuilt (coturn's docker/coturn/README.md, \"Image versions\")."
+  type        = string
+  default     = "4.6.2-r12"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+(\\.[0-9]+)?-r[0-9]+(-debian|-alpine)?$", var.coturn_image_tag))
+    error_message = "coturn_image_tag must be a pinned revision tag like 4.6.2-r12 (X.Y.Z-rN, optionally -debian or -alpine); floating tags such as \"latest\" or \"4.6\" are not allowed."
+  }
+}

@@ -11,6 +11,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/meetctl/target}"
 phase() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS
 
+phase "coturn (Debian package) for the TURN allocation tests (tests/check_turn.rs)"
+if ! command -v turnserver >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq coturn
+fi
+# The package's own service is not wanted: the tests start turnserver themselves.
+turnserver --version 2>/dev/null | head -n1 || { echo "turnserver missing after install" >&2; exit 1; }
+
 phase "python env (moto[server] pinned, for the local AWS)"
 MEETCTL_TEST_PYTHON="$(bash scripts/python-env.sh | tail -n1)"
 export MEETCTL_TEST_PYTHON

@@ -201,8 +201,8 @@ def cmd_base(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     c.check(td["networkMode"] == "awsvpc" and "FARGATE" in td.get("requiresCompatibilities", []),
             "task definition is awsvpc + FARGATE", (td["networkMode"], td.get("requiresCompatibilities")))
     containers = {x["name"]: x for x in td["containerDefinitions"]}
-    c.check(sorted(containers) == ["jicofo", "jvb", "prosody", "web"], "containers web, prosody, jicofo, jvb",
-            sorted(containers))
+    c.check(sorted(containers) == ["coturn", "jicofo", "jvb", "prosody", "web"],
+            "containers web, prosody, jicofo, jvb, coturn", sorted(containers))
     without = [n for n, x in containers.items() if not (x.get("memoryReservation") or x.get("memory"))]
     c.check(not without, "every container has memoryReservation/memory (moto's RunTask needs it)", without)
     advertise = {s["name"]: s["valueFrom"] for s in containers.get("jvb", {}).get("secrets", [])}.get("JVB_ADVERTISE_IPS", "")
@@ -210,6 +210,33 @@ def cmd_base(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
             f"jvb reads JVB_ADVERTISE_IPS from /{p}/jvb_advertise_ips", advertise)
     check_jitsi_task(aws, out, td, containers, c)
     check_cluster_insights(aws, cluster, c)
+
+    # TURN (infra/turn.tf): coturn takes its static-auth-secret, prosody its
+    # TURN_CREDENTIALS, from the one SSM parameter, by reference only.
+    coturn = containers.get("coturn", {})
+    turn_secret = f":parameter/{p}/turn_static_auth_secret"
+    coturn_secrets = {s["name"]: s["valueFrom"] for s in coturn.get("secrets", [])}
+    prosody_secrets = {s["name"]: s["valueFrom"] for s in containers.get("prosody", {}).get("secrets", [])}
+    c.check(coturn_secrets.get("TURN_STATIC_AUTH_SECRET", "").endswith(turn_secret)
+            and prosody_secrets.get("TURN_CREDENTIALS", "").endswith(turn_secret),
+            f"coturn and prosody read the TURN secret from /{p}/turn_static_auth_secret",
+            (coturn_secrets, prosody_secrets))
+    command = coturn.get("command", [])
+    c.check(coturn.get("image", "").startswith("coturn/coturn:") and coturn.get("image", "").split(":")[1][:1].isdigit()
+            and "--use-auth-secret" in command and "--static-auth-secret=$TURN_STATIC_AUTH_SECRET" in command
+            and "--listening-port=3478" in command and "--denied-peer-ip=169.254.0.0-169.254.255.255" in command
+            and "--denied-peer-ip=10.0.0.0-10.255.255.255" in command
+            and any(a.startswith("--allowed-peer-ip=") for a in command)
+            and coturn.get("essential") is False,
+            "coturn: pinned coturn/coturn image, REST-API auth from the secret env, TCP 3478, private ranges denied "
+            "except the task's subnets, not essential", (coturn.get("image"), command, coturn.get("essential")))
+    prosody_env = {e["name"]: e["value"] for e in containers.get("prosody", {}).get("environment", [])}
+    c.check(prosody_env.get("TURNS_HOST") == args.domain and prosody_env.get("TURNS_PORT") == "5349",
+            f"prosody advertises TURNS {args.domain}:5349 (XEP-0215)",
+            {k: v for k, v in prosody_env.items() if k.startswith("TURN")})
+    secrets_in_env = [e["name"] for x in containers.values() for e in x.get("environment", [])
+                      if "SECRET" in e["name"] or e["name"] == "TURN_CREDENTIALS"]
+    c.check(not secrets_in_env, "no TURN secret in any container's plain environment", secrets_in_env)
 
     c.check(not aws.load_balancers() and not aws.project_addresses(p),
             "no load balancer and no Elastic IP before meetctl up (nlb_enabled = false)")
@@ -329,24 +356,29 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
 
     tgs = aws.target_groups()
     by_name = {tg["TargetGroupName"]: tg for tg in tgs}
-    c.check(len(tgs) == 2 and by_name.get(f"{p}-jvb", {}).get("Protocol") == "UDP"
+    c.check(len(tgs) == 3 and by_name.get(f"{p}-jvb", {}).get("Protocol") == "UDP"
             and by_name.get(f"{p}-jvb", {}).get("Port") == 10000
             and by_name.get(f"{p}-web", {}).get("Protocol") == "TCP"
-            and by_name.get(f"{p}-web", {}).get("Port") == 80,
-            f"two target groups: {p}-jvb UDP 10000, {p}-web TCP 80",
+            and by_name.get(f"{p}-web", {}).get("Port") == 80
+            and by_name.get(f"{p}-turn", {}).get("Protocol") == "TCP"
+            and by_name.get(f"{p}-turn", {}).get("Port") == 3478
+            and by_name.get(f"{p}-turn", {}).get("HealthCheckProtocol") == "TCP",
+            f"three target groups: {p}-jvb UDP 10000, {p}-web TCP 80, {p}-turn TCP 3478 (TCP health check)",
             [(tg["TargetGroupName"], tg["Protocol"], tg["Port"]) for tg in tgs])
 
     if nlb is not None:
         listeners = aws.elbv2.describe_listeners(LoadBalancerArn=nlb["LoadBalancerArn"])["Listeners"]
         seen = sorted((lst["Protocol"], lst["Port"]) for lst in listeners)
-        c.check(seen == [("TLS", 443), ("UDP", 10000)], "listeners TLS 443 + UDP 10000", seen)
+        c.check(seen == [("TLS", 443), ("TLS", 5349), ("UDP", 10000)],
+                "listeners TLS 443 + TLS 5349 (TURNS) + UDP 10000", seen)
         tls = [lst for lst in listeners if lst["Protocol"] == "TLS"]
         certs = [x["CertificateArn"] for lst in tls for x in lst.get("Certificates", [])]
-        c.check(certs == [args.certificate_arn], "TLS listener uses the imported certificate", certs)
+        c.check(certs == [args.certificate_arn] * 2, "both TLS listeners use the imported certificate", certs)
         forwards = {lst["Port"]: [a.get("TargetGroupArn") for a in lst.get("DefaultActions", [])] for lst in listeners}
         c.check(forwards.get(10000) == [by_name.get(f"{p}-jvb", {}).get("TargetGroupArn")]
-                and forwards.get(443) == [by_name.get(f"{p}-web", {}).get("TargetGroupArn")],
-                "UDP 10000 -> jvb target group, TLS 443 -> web target group", forwards)
+                and forwards.get(443) == [by_name.get(f"{p}-web", {}).get("TargetGroupArn")]
+                and forwards.get(5349) == [by_name.get(f"{p}-turn", {}).get("TargetGroupArn")],
+                "UDP 10000 -> jvb, TLS 443 -> web, TLS 5349 -> turn target group", forwards)
 
     addresses = aws.project_addresses(p)
     eip = addresses[0] if len(addresses) == 1 else None
@@ -385,7 +417,7 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     tasks = aws.live_service_tasks(cluster, service)
     running = [t for t in tasks if t.get("lastStatus") == "RUNNING"]
     c.check(len(running) == 1, "one RUNNING task of the service", [t.get("lastStatus") for t in tasks])
-    if len(running) == 1 and len(tgs) == 2:
+    if len(running) == 1 and len(tgs) == 3:
         ip = task_private_ip(running[0])
         for tg in tgs:
             targets = [d["Target"]["Id"] for d in aws.elbv2.describe_target_health(
@@ -406,9 +438,12 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
         c.check(out.get("nlb_jvb_target_group_arn") is not None
                 and out.get("nlb_jvb_target_group_arn") == by_name.get(f"{p}-jvb", {}).get("TargetGroupArn")
                 and out.get("nlb_web_target_group_arn") is not None
-                and out.get("nlb_web_target_group_arn") == by_name.get(f"{p}-web", {}).get("TargetGroupArn"),
-                "terraform outputs nlb_jvb/web_target_group_arn = the target groups",
-                (out.get("nlb_jvb_target_group_arn"), out.get("nlb_web_target_group_arn")))
+                and out.get("nlb_web_target_group_arn") == by_name.get(f"{p}-web", {}).get("TargetGroupArn")
+                and out.get("nlb_turn_target_group_arn") is not None
+                and out.get("nlb_turn_target_group_arn") == by_name.get(f"{p}-turn", {}).get("TargetGroupArn"),
+                "terraform outputs nlb_jvb/web/turn_target_group_arn = the target groups",
+                (out.get("nlb_jvb_target_group_arn"), out.get("nlb_web_target_group_arn"),
+                 out.get("nlb_turn_target_group_arn")))
 
 
 # --------------------------------------------------------------------------

@@ -137,15 +137,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
-    /// Repair: register the running task's IP in both target groups and deregister stale
-    /// IPs (ECS normally registers the service's tasks itself)
+    /// Repair: register the running task's IP in every target group (JVB, web, TURN) and
+    /// deregister stale IPs (ECS normally registers the service's tasks itself)
     RegisterTargets {
         /// Do not wait for the targets to become healthy
         #[arg(long)]
         no_wait: bool,
     },
-    /// Prove a meeting can happen: ECS, load balancer, media wiring, DNS, HTTPS,
-    /// XMPP WebSocket and BOSH, each PASS/WARN/FAIL/SKIP with the fix (exit 1 on any FAIL)
+    /// Prove a meeting can happen: ECS, load balancer, media wiring, DNS, a real TURN
+    /// allocation (the fallback when UDP is blocked), HTTPS, XMPP WebSocket and BOSH,
+    /// each PASS/WARN/FAIL/SKIP with the fix (exit 1 on any FAIL)
     Check {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,

@@ -191,6 +191,11 @@ const KEYS: &[KeySpec] = &[
         "ip or ip:port `check` connects to for HTTPS instead of the domain's address",
     ),
     key(
+        "check_turn_address",
+        Kind::Text,
+        "ip or ip:port `check` allocates a TURN relay on instead of the domain's TURN port (5349 with a certificate, 3478 without)",
+    ),
+    key(
         "check_ca_file",
         Kind::Text,
         "PEM file of extra trust roots for `check` (a private CA)",
@@ -408,6 +413,8 @@ pub struct CheckSettings {
     pub resolver: Option<std::net::SocketAddr>,
     /// Where HTTPS connects instead of the domain's resolved address.
     pub address: Option<std::net::SocketAddr>,
+    /// Where the TURN allocation connects instead of the domain's TURN port.
+    pub turn_address: Option<std::net::SocketAddr>,
     /// Extra trust roots (PEM), added to the system's.
     pub ca_file: Option<PathBuf>,
     /// Limit of each network step.
@@ -954,6 +961,10 @@ fn check_settings(b: &mut Builder) -> Result<CheckSettings> {
     Ok(CheckSettings {
         resolver: parse(b.optional("check_resolver", socket("check_resolver", 53))?),
         address: parse(b.optional("check_address", socket("check_address", 443))?),
+        turn_address: parse(b.optional(
+            "check_turn_address",
+            socket("check_turn_address", crate::names::TURNS_PORT as u16),
+        )?),
         ca_file: b
             .optional("check_ca_file", validate_ca_file)?
             .map(PathBuf::from),

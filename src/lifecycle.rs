@@ -8,7 +8,9 @@ use crate::aws::elb::{self, ListenerSpec, LoadBalancer, TargetGroup, TargetGroup
 use crate::aws::ssm;
 use crate::config;
 use crate::error::{Error, Result};
-use crate::names::{JVB_CONTAINER, JVB_PORT, WEB_CONTAINER, WEB_PORT};
+use crate::names::{
+    JVB_CONTAINER, JVB_PORT, TURNS_PORT, TURN_CONTAINER, TURN_PORT, WEB_CONTAINER, WEB_PORT,
+};
 use crate::output::Step;
 use crate::preflight::Base;
 use crate::state::Observed;
@@ -45,6 +47,14 @@ pub struct Ingress {
     pub load_balancer: LoadBalancer,
     pub jvb: TargetGroup,
     pub web: TargetGroup,
+    pub turn: TargetGroup,
+}
+
+impl Ingress {
+    /// The groups the task's IP is registered in.
+    pub fn groups(&self) -> Vec<TargetGroup> {
+        vec![self.jvb.clone(), self.web.clone(), self.turn.clone()]
+    }
 }
 
 async fn ensure_target_group(
@@ -76,11 +86,17 @@ pub const DEREGISTRATION_DELAY_SECS: u32 = 30;
 
 /// The target groups as the service is to hold them: UDP 10000 of the `jvb`
 /// container in the JVB group, TCP 80 of the `web` container in the web
-/// group (the container ports of infra/ecs.tf's port mappings).
-pub fn service_load_balancers(jvb: &TargetGroup, web: &TargetGroup) -> Vec<ServiceLoadBalancer> {
+/// group, TCP 3478 of `coturn` in the TURN group (the container ports of
+/// infra/ecs.tf's and infra/turn.tf's port mappings).
+pub fn service_load_balancers(
+    jvb: &TargetGroup,
+    web: &TargetGroup,
+    turn: &TargetGroup,
+) -> Vec<ServiceLoadBalancer> {
     [
         (jvb, JVB_CONTAINER, JVB_PORT),
         (web, WEB_CONTAINER, WEB_PORT),
+        (turn, TURN_CONTAINER, TURN_PORT),
     ]
     .into_iter()
     .map(|(group, container, port)| ServiceLoadBalancer {
@@ -139,7 +155,11 @@ async fn prepare_terraform_load_balancer(
         fix: "the Terraform state is out of date: run `terraform refresh` in terraform_dir, then `meetctl up`".into(),
     })?;
     let mut groups = Vec::new();
-    for output in ["nlb_jvb_target_group_arn", "nlb_web_target_group_arn"] {
+    for output in [
+        "nlb_jvb_target_group_arn",
+        "nlb_web_target_group_arn",
+        "nlb_turn_target_group_arn",
+    ] {
         let arn = terraform::output_str(&outputs, output, dir)?;
         groups.push(
             elb::find_target_group(&ctx.aws, &arn)
@@ -151,12 +171,14 @@ async fn prepare_terraform_load_balancer(
                 })?,
         );
     }
-    let web = groups.pop().expect("two groups");
-    let jvb = groups.pop().expect("two groups");
+    let turn = groups.pop().expect("three groups");
+    let web = groups.pop().expect("three groups");
+    let jvb = groups.pop().expect("three groups");
     Ok(Ingress {
         load_balancer,
         jvb,
         web,
+        turn,
     })
 }
 
@@ -172,7 +194,7 @@ pub async fn remove_terraform_ingress(ctx: &Context, step: &Step) -> Result<()> 
     .await
 }
 
-/// The NLB in the chosen subnet with our EIP, both target groups and the
+/// The NLB in the chosen subnet with our EIP, the target groups and the
 /// listeners.
 async fn prepare_load_balancer(
     ctx: &Context,
@@ -219,20 +241,24 @@ async fn prepare_load_balancer(
             lb
         }
     };
-    let (jvb_spec, web_spec) = (
+    let (jvb_spec, web_spec, turn_spec) = (
         TargetGroupSpec::jvb(&ctx.names),
         TargetGroupSpec::web(&ctx.names),
+        TargetGroupSpec::turn(&ctx.names),
     );
-    let (jvb, web) = tokio::try_join!(
+    let (jvb, web, turn) = tokio::try_join!(
         ensure_target_group(ctx, &jvb_spec, &base.subnet.vpc_id),
-        ensure_target_group(ctx, &web_spec, &base.subnet.vpc_id)
+        ensure_target_group(ctx, &web_spec, &base.subnet.vpc_id),
+        ensure_target_group(ctx, &turn_spec, &base.subnet.vpc_id)
     )?;
-    ensure_listeners(ctx, &load_balancer, &jvb, &web).await?;
-    Ok(Ingress {
+    let ingress = Ingress {
         load_balancer,
         jvb,
         web,
-    })
+        turn,
+    };
+    ensure_listeners(ctx, &ingress).await?;
+    Ok(ingress)
 }
 
 /// Waits until the NLB is `active`; `failed` or a vanished NLB is an error.
@@ -265,15 +291,21 @@ pub async fn wait_active(
 }
 
 /// The listeners of [`crate::state::expected_listeners`], bound to our
-/// target groups: media to the JVB group, the site to the web group.
-fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<ListenerSpec> {
+/// target groups: media to the JVB group, TURN to coturn's group, the site
+/// to the web group.
+fn listener_specs(ctx: &Context, ingress: &Ingress) -> Vec<ListenerSpec> {
     let certificate = ctx.config.certificate_arn.as_deref();
     crate::state::expected_listeners(certificate)
         .into_iter()
         .map(|(port, protocol)| ListenerSpec {
             port,
             protocol: protocol.into(),
-            target_group_arn: if port == JVB_PORT { &jvb.arn } else { &web.arn }.clone(),
+            target_group_arn: match port {
+                JVB_PORT => &ingress.jvb.arn,
+                TURNS_PORT | TURN_PORT => &ingress.turn.arn,
+                _ => &ingress.web.arn,
+            }
+            .clone(),
             certificate_arn: (protocol == "TLS")
                 .then(|| certificate.map(String::from))
                 .flatten(),
@@ -283,13 +315,9 @@ fn listener_specs(ctx: &Context, jvb: &TargetGroup, web: &TargetGroup) -> Vec<Li
 
 /// Makes the listeners exactly the wanted ones (a certificate added or
 /// removed since the last run swaps TCP 80 and TLS 443).
-async fn ensure_listeners(
-    ctx: &Context,
-    lb: &LoadBalancer,
-    jvb: &TargetGroup,
-    web: &TargetGroup,
-) -> Result<()> {
-    let wanted = listener_specs(ctx, jvb, web);
+async fn ensure_listeners(ctx: &Context, ingress: &Ingress) -> Result<()> {
+    let lb = &ingress.load_balancer;
+    let wanted = listener_specs(ctx, ingress);
     let existing = elb::listeners(&ctx.aws, &lb.arn).await?;
     for l in existing
         .iter()
@@ -475,7 +503,7 @@ pub async fn wait_healthy(
 ) -> Result<()> {
     let spec = ctx
         .wait_spec(format!("target {ip} to be healthy in {}", groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(" and ")), ctx.config.timeouts.targets_healthy)
-        .with_fix("check that the security group allows TCP 80 and 8080 from the VPC CIDR and that the jvb and web containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
+        .with_fix("check that the security group allows TCP 80, 8080 and 3478 from the VPC CIDR and that the jvb, web and coturn containers are healthy; raise targets_healthy_timeout (NLB registration takes minutes)");
     let seen_healthy = std::sync::atomic::AtomicUsize::new(0);
     poll_until(&spec, progress(step), || async {
         use std::sync::atomic::Ordering::SeqCst;

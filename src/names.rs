@@ -15,6 +15,13 @@ pub const TLS_PORT: i32 = 443;
 /// send to: media to the JVB, the site to nginx in jitsi/web.
 pub const JVB_CONTAINER: &str = "jvb";
 pub const WEB_CONTAINER: &str = "web";
+/// coturn, TURN over TCP behind the NLB's TLS listener (infra/turn.tf).
+pub const TURN_CONTAINER: &str = "coturn";
+/// TURN over TLS (RFC 8656 §3.1 default for TURNS) on the NLB; 443 is the site's.
+pub const TURNS_PORT: i32 = 5349;
+/// coturn's plain TCP listener in the task (TLS ends at the NLB; infra/turn.tf),
+/// and the NLB's TURN port when no certificate is configured.
+pub const TURN_PORT: i32 = 3478;
 
 #[derive(Clone, Debug)]
 pub struct Names {
@@ -40,6 +47,11 @@ impl Names {
         format!("{}-web", self.project)
     }
 
+    /// TURN (TLS 5349, or TCP 3478 without a certificate) → coturn's TCP 3478.
+    pub fn turn_target_group(&self) -> String {
+        format!("{}-turn", self.project)
+    }
+
     pub fn eip(&self) -> String {
         format!("{}-eip", self.project)
     }
@@ -53,12 +65,22 @@ impl Names {
         format!("/{}/meetctl/lock", self.project)
     }
 
-    /// Jitsi component passwords the task definition reads from SSM.
+    /// coturn's `static-auth-secret`, also prosody's `TURN_CREDENTIALS`.
+    pub fn turn_secret_parameter(&self) -> String {
+        format!("/{}/turn_static_auth_secret", self.project)
+    }
+
+    /// Jitsi component passwords and the TURN secret the task definition
+    /// reads from SSM.
     pub fn secret_parameters(&self) -> Vec<String> {
-        ["jicofo_auth_password", "jvb_auth_password"]
-            .iter()
-            .map(|s| format!("/{}/{s}", self.project))
-            .collect()
+        [
+            "jicofo_auth_password",
+            "jvb_auth_password",
+            "turn_static_auth_secret",
+        ]
+        .iter()
+        .map(|s| format!("/{}/{s}", self.project))
+        .collect()
     }
 
     /// The ECS task group of the service's tasks (`ListTasks` in the emulator

@@ -12,7 +12,7 @@ use crate::aws::ssm;
 use crate::cost;
 use crate::error::Result;
 use crate::lock::{self, LockRecord};
-use crate::names::{JVB_PORT, TLS_PORT, WEB_PORT};
+use crate::names::{JVB_PORT, TLS_PORT, TURNS_PORT, TURN_PORT, WEB_PORT};
 use crate::Context;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -49,6 +49,7 @@ pub struct Observed {
     pub listeners: Vec<Listener>,
     pub jvb: Option<TargetGroupState>,
     pub web: Option<TargetGroupState>,
+    pub turn: Option<TargetGroupState>,
     pub elastic_ips: Vec<ElasticIp>,
     pub advertise_ips: Option<String>,
     pub dns_record: Option<AliasRecord>,
@@ -94,9 +95,10 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
             _ => Ok(None),
         }
     };
-    let (jvb, web, advertise) = (
+    let (jvb, web, turn, advertise) = (
         names.jvb_target_group(),
         names.web_target_group(),
+        names.turn_target_group(),
         names.advertise_parameter(),
     );
     let (
@@ -105,6 +107,7 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
         dns_record,
         jvb,
         web,
+        turn,
         elastic_ips,
         advertise,
         lock,
@@ -114,6 +117,7 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
         dns_record,
         group_state(ctx, &jvb),
         group_state(ctx, &web),
+        group_state(ctx, &turn),
         ec2::project_eips(aws, names),
         ssm::get(aws, &advertise),
         lock::current(aws, names),
@@ -125,6 +129,7 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
         listeners,
         jvb,
         web,
+        turn,
         elastic_ips,
         advertise_ips: advertise,
         dns_record,
@@ -187,6 +192,7 @@ impl Observed {
             && self.load_balancer.is_none()
             && self.jvb.is_none()
             && self.web.is_none()
+            && self.turn.is_none()
             && self.elastic_ips.is_empty()
             && self.advertise_ips.is_none()
             && self.dns_record.is_none()
@@ -254,7 +260,11 @@ impl Observed {
                 many.len()
             )),
         }
-        for (label, group) in [("JVB (UDP 10000)", &self.jvb), ("web (TCP 80)", &self.web)] {
+        for (label, group) in [
+            ("JVB (UDP 10000)", &self.jvb),
+            ("web (TCP 80)", &self.web),
+            ("TURN (TCP 3478)", &self.turn),
+        ] {
             let Some(group) = group else {
                 problems.push(format!("{label} target group is missing"));
                 continue;
@@ -352,14 +362,25 @@ impl Observed {
 }
 
 /// Listeners the NLB should have: UDP media always; TLS 443 with a
-/// certificate, plain TCP 80 without one.
+/// certificate, plain TCP 80 without one; and TURN for participants whose
+/// network blocks UDP: TURNS on TLS 5349 with the certificate (443 is the
+/// site's; 5349 is TURNS' default port, RFC 8656 §3.1), plain TCP 3478
+/// without one (TURN over TCP, still through firewalls that allow TCP).
 pub fn expected_listeners(certificate: Option<&str>) -> Vec<(i32, &'static str)> {
-    let web = if certificate.is_some() {
-        (TLS_PORT, "TLS")
+    if certificate.is_some() {
+        vec![(JVB_PORT, "UDP"), (TLS_PORT, "TLS"), (TURNS_PORT, "TLS")]
     } else {
-        (WEB_PORT, "TCP")
-    };
-    vec![(JVB_PORT, "UDP"), web]
+        vec![(JVB_PORT, "UDP"), (WEB_PORT, "TCP"), (TURN_PORT, "TCP")]
+    }
+}
+
+/// The port `check` allocates a TURN relay on, and whether over TLS.
+pub fn turn_listener(certificate: Option<&str>) -> (i32, bool) {
+    if certificate.is_some() {
+        (TURNS_PORT, true)
+    } else {
+        (TURN_PORT, false)
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +395,7 @@ mod tests {
             listeners: Vec::new(),
             jvb: None,
             web: None,
+            turn: None,
             elastic_ips: Vec::new(),
             advertise_ips: None,
             dns_record: None,

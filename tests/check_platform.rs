@@ -95,7 +95,38 @@ struct Fixture {
     ca: Ca,
     site: Site,
     dns: Dns,
+    /// A real coturn with the project's TURN secret: `turn.allocate` allocates
+    /// on it (plain TCP, as without a certificate the NLB forwards TCP 3478).
+    coturn: coturn::Coturn,
     reports: tempfile::TempDir,
+}
+
+/// The project's TURN secret, put into the local SSM before `up` (which
+/// never overwrites a secret), so the test's coturn and `check` share it.
+fn seed_turn_secret(endpoint: &str) {
+    let endpoint = endpoint.to_string();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let aws = aws_at(&endpoint).await;
+            let names = meetctl::names::Names::new(PROJECT);
+            let created = meetctl::aws::ssm::create(
+                &aws,
+                &names,
+                &names.turn_secret_parameter(),
+                coturn::SECRET,
+                aws_sdk_ssm::types::ParameterType::SecureString,
+            )
+            .await
+            .unwrap();
+            assert!(created, "the TURN secret existed before the test set it");
+        })
+    })
+    .join()
+    .unwrap();
 }
 
 impl Fixture {
@@ -104,11 +135,14 @@ impl Fixture {
         let ca = Ca::new("meetctl test CA");
         let site = Site::start(&ca.leaf(&[DOMAIN], 90), mode);
         let dns = route53_dns(&local);
+        seed_turn_secret(&local.endpoint);
+        let coturn = coturn::Coturn::start(&ca.leaf(&[DOMAIN], 90));
         Fixture {
             local,
             ca,
             site,
             dns,
+            coturn,
             reports: tempfile::tempdir().unwrap(),
         }
     }
@@ -116,6 +150,7 @@ impl Fixture {
     fn meetctl(&self, args: &[&str]) -> Command {
         let mut cmd = self.local.meetctl();
         cmd.envs(check_env(&self.site, &self.dns, &self.ca.pem_file))
+            .env("MEETCTL_CHECK_TURN_ADDRESS", self.coturn.plain.to_string())
             .args(args);
         cmd
     }
@@ -188,7 +223,7 @@ async fn check_proves_a_platform_and_finds_stale_targets_and_a_wrong_advertise_a
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     println!("{text}");
     assert!(
-        text.contains("summary: 15 PASS, 0 WARN, 0 FAIL, 0 SKIP"),
+        text.contains("summary: 17 PASS, 0 WARN, 0 FAIL, 0 SKIP"),
         "{text}"
     );
     let doc = f.check_json(0);
@@ -304,6 +339,24 @@ async fn check_proves_a_platform_and_finds_stale_targets_and_a_wrong_advertise_a
         "{sg:#}"
     );
 
+    // The TURN secret gone from SSM: no credentials, so no allocation.
+    assert_eq!(check(&doc, "turn.allocate")["status"], "PASS", "{doc:#}");
+    let secret = meetctl::names::Names::new(PROJECT).turn_secret_parameter();
+    aws.ssm
+        .delete_parameter()
+        .name(&secret)
+        .send()
+        .await
+        .unwrap();
+    let doc = f.check_json(1);
+    let turn = check(&doc, "turn.allocate");
+    assert_eq!(turn["status"], "FAIL", "{doc:#}");
+    assert!(
+        turn["saw"].as_str().unwrap().contains("does not exist")
+            && turn["fix"].as_str().unwrap().contains("meetctl up"),
+        "{turn:#}"
+    );
+
     assert_code(&f.run(&["down"]), 0);
     assert!(is_clean(&inventory(&aws).await));
 }
@@ -332,7 +385,7 @@ async fn test_platform_passes_and_leaves_nothing() {
             ("verify", "ok")
         ])
     );
-    assert!(report["checks"].as_array().unwrap().len() >= 15);
+    assert!(report["checks"].as_array().unwrap().len() >= 17);
     assert!(
         statuses(&report).iter().all(|(_, s)| s == "PASS"),
         "{report:#}"

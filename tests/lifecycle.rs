@@ -13,6 +13,7 @@ use meetctl::aws::Aws;
 const NLB: &str = "jitsi-video-platform-nlb";
 const JVB_TG: &str = "jitsi-video-platform-jvb";
 const WEB_TG: &str = "jitsi-video-platform-web";
+const TURN_TG: &str = "jitsi-video-platform-turn";
 const ADVERTISE: &str = "/jitsi-video-platform/jvb_advertise_ips";
 const LOCK: &str = "/jitsi-video-platform/meetctl/lock";
 
@@ -218,10 +219,15 @@ async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
     assert_eq!(inv.load_balancers, vec![NLB]);
     let mut tgs = inv.target_groups.clone();
     tgs.sort();
-    assert_eq!(tgs, vec![JVB_TG, WEB_TG]);
+    assert_eq!(tgs, vec![JVB_TG, TURN_TG, WEB_TG]);
+    // Without a certificate TURN is plain TCP 3478 → coturn.
     assert_eq!(
         inv.listeners,
-        vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]
+        vec![
+            ("TCP".to_string(), 80),
+            ("TCP".to_string(), 3478),
+            ("UDP".to_string(), 10000)
+        ]
     );
     assert_eq!(inv.elastic_ips.len(), 1);
     assert_eq!(inv.desired, 1);
@@ -307,6 +313,7 @@ async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
     assert_eq!(ips.len(), 1);
     assert_eq!(target_ips(&aws, JVB_TG).await, ips);
     assert_eq!(target_ips(&aws, WEB_TG).await, ips);
+    assert_eq!(target_ips(&aws, TURN_TG).await, ips);
     assert_eq!(parameter(&aws, LOCK).await, None, "the lock is released");
 
     // DNS alias to the NLB.
@@ -435,8 +442,8 @@ async fn up_converges_from_what_a_crashed_run_left() {
     assert_code(&out, 0);
     let inv = inventory(&aws).await;
     assert_eq!(inv.load_balancers, vec![NLB], "the existing NLB is reused");
-    assert_eq!(inv.target_groups.len(), 2);
-    assert_eq!(inv.listeners.len(), 2);
+    assert_eq!(inv.target_groups.len(), 3);
+    assert_eq!(inv.listeners.len(), 3);
     assert_eq!(
         inv.elastic_ips.len(),
         1,
@@ -694,7 +701,7 @@ async fn register_targets_deregisters_a_stale_ip() {
     let aws = local.aws().await;
     assert_code(&local.run(&["up"]), 0);
     let stale = "10.42.1.250";
-    for name in [JVB_TG, WEB_TG] {
+    for name in [JVB_TG, WEB_TG, TURN_TG] {
         let tg = aws
             .elb
             .describe_target_groups()
@@ -730,6 +737,7 @@ async fn register_targets_deregisters_a_stale_ip() {
     let ips = task_ips(&aws).await;
     assert_eq!(target_ips(&aws, JVB_TG).await, ips);
     assert_eq!(target_ips(&aws, WEB_TG).await, ips);
+    assert_eq!(target_ips(&aws, TURN_TG).await, ips);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -752,7 +760,7 @@ async fn dry_runs_print_the_plan_and_change_nothing() {
     assert_code(&out, 0);
     assert!(
         stdout(&out).contains("2. in parallel")
-            && stdout(&out).contains("delete 2 listener(s) and load balancer"),
+            && stdout(&out).contains("delete 3 listener(s) and load balancer"),
         "{}",
         text(&out)
     );
@@ -776,7 +784,11 @@ async fn a_certificate_gives_tls_443_and_removing_it_converges_to_tcp_80() {
     );
     assert_eq!(
         inventory(&aws).await.listeners,
-        vec![("TLS".to_string(), 443), ("UDP".to_string(), 10000)]
+        vec![
+            ("TLS".to_string(), 443),
+            ("TLS".to_string(), 5349),
+            ("UDP".to_string(), 10000)
+        ]
     );
     let lb = aws
         .elb
@@ -798,6 +810,36 @@ async fn a_certificate_gives_tls_443_and_removing_it_converges_to_tcp_80() {
         .find(|l| l.port() == Some(443))
         .unwrap();
     assert_eq!(tls.certificates()[0].certificate_arn(), Some(cert.as_str()));
+    // TURNS: TLS 5349 with the same certificate → the TURN group (coturn's TCP 3478).
+    let turns = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(5349))
+        .unwrap();
+    assert_eq!(
+        turns.certificates()[0].certificate_arn(),
+        Some(cert.as_str())
+    );
+    let turn_group = aws
+        .elb
+        .describe_target_groups()
+        .names(TURN_TG)
+        .send()
+        .await
+        .unwrap();
+    let turn_group = &turn_group.target_groups()[0];
+    assert_eq!(
+        turns.default_actions()[0].target_group_arn(),
+        turn_group.target_group_arn()
+    );
+    assert_eq!(
+        (turn_group.protocol().map(|p| p.as_str()), turn_group.port()),
+        (Some("TCP"), Some(3478))
+    );
+    assert_eq!(
+        turn_group.health_check_protocol().map(|p| p.as_str()),
+        Some("TCP")
+    );
 
     // Without the certificate the same platform converges to plain TCP 80,
     // served as http:// with the warning that browsers then refuse camera
@@ -817,7 +859,11 @@ async fn a_certificate_gives_tls_443_and_removing_it_converges_to_tcp_80() {
     );
     assert_eq!(
         inventory(&aws).await.listeners,
-        vec![("TCP".to_string(), 80), ("UDP".to_string(), 10000)]
+        vec![
+            ("TCP".to_string(), 80),
+            ("TCP".to_string(), 3478),
+            ("UDP".to_string(), 10000)
+        ]
     );
 }
 

@@ -76,8 +76,8 @@ fn describe(inv: &Inventory) -> String {
 async fn assert_converged_up(aws: &Aws, context: &str) {
     let inv = inventory(aws).await;
     assert_eq!(inv.load_balancers.len(), 1, "{context}: {inv:?}");
-    assert_eq!(inv.target_groups.len(), 2, "{context}: {inv:?}");
-    assert_eq!(inv.listeners.len(), 2, "{context}: {inv:?}");
+    assert_eq!(inv.target_groups.len(), 3, "{context}: {inv:?}");
+    assert_eq!(inv.listeners.len(), 3, "{context}: {inv:?}");
     assert_eq!(inv.elastic_ips.len(), 1, "{context}: {inv:?}");
     assert_eq!(inv.desired, 1, "{context}: {inv:?}");
     assert!(

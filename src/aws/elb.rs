@@ -8,7 +8,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 
 use super::{aws_error, Aws};
 use crate::error::Result;
-use crate::names::{Names, JVB_HEALTH_PORT, JVB_PORT, WEB_PORT};
+use crate::names::{Names, JVB_HEALTH_PORT, JVB_PORT, TURN_PORT, WEB_PORT};
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct LoadBalancer {
@@ -53,7 +53,8 @@ pub struct TargetGroupSpec {
     pub protocol: ProtocolEnum,
     pub port: i32,
     pub health_port: &'static str,
-    pub health_path: &'static str,
+    /// HTTP health check on this path; None: a TCP connect check.
+    pub health_path: Option<&'static str>,
 }
 
 impl TargetGroupSpec {
@@ -65,7 +66,7 @@ impl TargetGroupSpec {
             protocol: ProtocolEnum::Udp,
             port: JVB_PORT,
             health_port: JVB_HEALTH_PORT,
-            health_path: "/about/health",
+            health_path: Some("/about/health"),
         }
     }
 
@@ -75,7 +76,21 @@ impl TargetGroupSpec {
             protocol: ProtocolEnum::Tcp,
             port: WEB_PORT,
             health_port: "80",
-            health_path: "/",
+            health_path: Some("/"),
+        }
+    }
+
+    /// TURN (TLS terminated at the NLB, or plain TCP) to coturn's TCP 3478.
+    /// coturn has no HTTP endpoint on that port, so the check is a TCP
+    /// connect on the traffic port (NLB TCP health checks: a completed
+    /// handshake is healthy).
+    pub fn turn(names: &Names) -> Self {
+        TargetGroupSpec {
+            name: names.turn_target_group(),
+            protocol: ProtocolEnum::Tcp,
+            port: TURN_PORT,
+            health_port: "traffic-port",
+            health_path: None,
         }
     }
 }
@@ -213,7 +228,7 @@ pub async fn create_target_group(
     spec: &TargetGroupSpec,
     vpc_id: &str,
 ) -> Result<TargetGroup> {
-    let out = aws
+    let request = aws
         .elb
         .create_target_group()
         .name(&spec.name)
@@ -221,14 +236,19 @@ pub async fn create_target_group(
         .port(spec.port)
         .vpc_id(vpc_id)
         .target_type(TargetTypeEnum::Ip)
-        .health_check_protocol(ProtocolEnum::Http)
         .health_check_port(spec.health_port)
-        .health_check_path(spec.health_path)
         .health_check_interval_seconds(10)
         .healthy_threshold_count(2)
         .unhealthy_threshold_count(2)
-        .matcher(Matcher::builder().http_code("200").build())
-        .set_tags(Some(tags(names, &spec.name)))
+        .set_tags(Some(tags(names, &spec.name)));
+    let request = match spec.health_path {
+        Some(path) => request
+            .health_check_protocol(ProtocolEnum::Http)
+            .health_check_path(path)
+            .matcher(Matcher::builder().http_code("200").build()),
+        None => request.health_check_protocol(ProtocolEnum::Tcp),
+    };
+    let out = request
         .send()
         .await
         .map_err(aws_error("elbv2:CreateTargetGroup", &spec.name))?;
@@ -500,21 +520,23 @@ pub async fn is_project_on_demand(aws: &Aws, names: &Names, arn: &str) -> Result
 /// a resource blocks ours; meetctl must not adopt it (its listeners, targets
 /// and deletion are someone else's).
 pub async fn foreign_with_our_names(aws: &Aws, names: &Names) -> Result<Vec<String>> {
-    let (nlb_name, jvb_name, web_name) = (
+    let (nlb_name, jvb_name, web_name, turn_name) = (
         names.nlb(),
         names.jvb_target_group(),
         names.web_target_group(),
+        names.turn_target_group(),
     );
-    let (nlb, jvb, web) = tokio::try_join!(
+    let (nlb, jvb, web, turn) = tokio::try_join!(
         find_load_balancer(aws, &nlb_name),
         find_target_group(aws, &jvb_name),
         find_target_group(aws, &web_name),
+        find_target_group(aws, &turn_name),
     )?;
     let found: Vec<(String, String)> = nlb
         .map(|lb| (lb.arn, format!("load balancer {}", lb.name)))
         .into_iter()
         .chain(
-            [jvb, web]
+            [jvb, web, turn]
                 .into_iter()
                 .flatten()
                 .map(|tg| (tg.arn, format!("target group {}", tg.name))),

@@ -18,6 +18,25 @@ pub async fn get(aws: &Aws, name: &str) -> Result<Option<String>> {
     }
 }
 
+/// A SecureString's plain value (real SSM returns the ciphertext without
+/// `WithDecryption`, GetParameter API reference), or None when absent.
+pub async fn get_decrypted(aws: &Aws, name: &str) -> Result<Option<String>> {
+    match aws
+        .ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .parameter()
+            .map(|p| p.value().unwrap_or_default().to_string())),
+        Err(e) if super::error_code(&e) == Some("ParameterNotFound") => Ok(None),
+        Err(e) => Err(aws_error("ssm:GetParameter", name)(e)),
+    }
+}
+
 /// Whether a parameter exists, without reading (or decrypting) its value.
 /// Every page is read: DescribeParameters filters after it pages, so a page
 /// may hold none of the matches and still carry a NextToken

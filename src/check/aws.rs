@@ -12,7 +12,7 @@ use crate::aws::elb::LoadBalancer;
 use crate::aws::route53::AliasRecord;
 use crate::aws::ssm;
 use crate::error::Result;
-use crate::names::JVB_PORT;
+use crate::names::{JVB_PORT, TURNS_PORT, TURN_PORT};
 use crate::state::{self, Observed, TargetGroupState};
 use crate::Context;
 
@@ -22,6 +22,7 @@ pub const LB_STATE: &str = "lb.state";
 pub const LB_LISTENERS: &str = "lb.listeners";
 pub const LB_TARGETS_JVB: &str = "lb.targets.jvb";
 pub const LB_TARGETS_WEB: &str = "lb.targets.web";
+pub const LB_TARGETS_TURN: &str = "lb.targets.turn";
 pub const MEDIA_ADVERTISE: &str = "media.advertise";
 pub const MEDIA_JVB_TARGETS: &str = "media.jvb-targets";
 pub const MEDIA_SECURITY_GROUP: &str = "media.security-group";
@@ -33,6 +34,7 @@ const ALL: &[&str] = &[
     LB_LISTENERS,
     LB_TARGETS_JVB,
     LB_TARGETS_WEB,
+    LB_TARGETS_TURN,
     MEDIA_ADVERTISE,
     MEDIA_JVB_TARGETS,
     MEDIA_SECURITY_GROUP,
@@ -107,6 +109,12 @@ pub async fn run(ctx: &Context) -> (Vec<CheckResult>, Option<Platform>) {
     out.push(target_health(
         LB_TARGETS_WEB,
         observed.web.as_ref(),
+        task,
+        true,
+    ));
+    out.push(target_health(
+        LB_TARGETS_TURN,
+        observed.turn.as_ref(),
         task,
         true,
     ));
@@ -289,12 +297,15 @@ fn lb_listeners(o: &Observed, certificate: Option<&str>) -> CheckResult {
             problems.push(format!("{protocol} {port} missing"));
             continue;
         };
-        let group = if port == JVB_PORT { &o.jvb } else { &o.web };
+        let (group, label) = match port {
+            JVB_PORT => (&o.jvb, "JVB"),
+            TURNS_PORT | TURN_PORT => (&o.turn, "TURN"),
+            _ => (&o.web, "web"),
+        };
         if l.target_group_arn != group_arn(group) {
             problems.push(format!(
-                "{protocol} {port} forwards to {} instead of the {} target group",
+                "{protocol} {port} forwards to {} instead of the {label} target group",
                 l.target_group_arn.as_deref().unwrap_or("nothing"),
-                if port == JVB_PORT { "JVB" } else { "web" }
             ));
         }
         if protocol == "TLS" && l.certificate_arn.as_deref() != certificate {
@@ -308,7 +319,7 @@ fn lb_listeners(o: &Observed, certificate: Option<&str>) -> CheckResult {
         return CheckResult::fail(
             LB_LISTENERS,
             format!("{}; listeners: {have}", problems.join("; ")),
-            "run `meetctl up`: it makes the listeners exactly UDP 10000 plus TLS 443 (with certificate_arn) or TCP 80",
+            "run `meetctl up`: it makes the listeners exactly UDP 10000 plus TLS 443 and TLS 5349 (with certificate_arn) or TCP 80 and TCP 3478",
         );
     }
     let expected = state::expected_listeners(certificate);
@@ -328,14 +339,19 @@ fn lb_listeners(o: &Observed, certificate: Option<&str>) -> CheckResult {
             "run `meetctl up` to remove them",
         );
     }
-    let web = if certificate.is_some() {
-        "TLS 443 (certificate_arn)"
+    let (web, turn) = if certificate.is_some() {
+        ("TLS 443 (certificate_arn)", "TLS 5349 (TURNS)")
     } else {
-        "TCP 80 (no certificate_arn: browsers need HTTPS for camera and microphone)"
+        (
+            "TCP 80 (no certificate_arn: browsers need HTTPS for camera and microphone)",
+            "TCP 3478 (TURN over TCP)",
+        )
     };
     CheckResult::pass(
         LB_LISTENERS,
-        format!("UDP 10000 → JVB target group, {web} → web target group"),
+        format!(
+            "UDP 10000 → JVB target group, {web} → web target group, {turn} → TURN target group"
+        ),
     )
 }
 
@@ -364,10 +380,10 @@ fn target_health(
         .as_deref()
         .map(|r| format!(" ({r})"))
         .unwrap_or_default();
-    let health_check = if name == LB_TARGETS_JVB {
-        "HTTP :8080 /about/health"
-    } else {
-        "HTTP :80 /"
+    let health_check = match name {
+        LB_TARGETS_JVB => "HTTP :8080 /about/health",
+        LB_TARGETS_TURN => "TCP :3478, coturn",
+        _ => "HTTP :80 /",
     };
     match target.state.as_str() {
         "healthy" => {}
@@ -382,7 +398,7 @@ fn target_health(
             return CheckResult::fail(
                 name,
                 format!("{ip} in {g} is unhealthy{reason}"),
-                format!("the NLB's health check ({health_check}) fails: the security group must allow TCP 80 and 8080 from the VPC CIDR, and the container must answer (see ecs.health)"),
+                format!("the NLB's health check ({health_check}) fails: the security group must allow TCP 80, 8080 and 3478 from the VPC CIDR, and the container must answer (see ecs.health)"),
             )
         }
         other => {
@@ -637,7 +653,8 @@ fn allows(rule: &IngressRule, protocol: &str, port: i32) -> bool {
     proto && port_ok
 }
 
-/// UDP 10000 open to anyone; TCP 80 and 8080 from the VPC and nowhere else.
+/// UDP 10000 open to anyone; TCP 80, 8080 and 3478 (coturn, behind the
+/// NLB's TURN listener) from the VPC and nowhere else.
 pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> CheckResult {
     let mut problems = Vec::new();
     let media_open = rules
@@ -646,7 +663,7 @@ pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> Check
     if !media_open {
         problems.push("UDP 10000 is not open to 0.0.0.0/0: clients cannot send media".to_string());
     }
-    for port in [80, 8080] {
+    for port in [80, 8080, TURN_PORT] {
         let sources: Vec<&str> = rules
             .iter()
             .filter(|r| allows(r, "tcp", port))
@@ -666,7 +683,7 @@ pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> Check
         if !sources.iter().any(|s| cidr_within(s, vpc_cidr)) {
             problems.push(format!(
                 "TCP {port} is not allowed from the VPC {vpc_cidr}: the NLB's health checks{} cannot reach the task",
-                if port == 80 { " and TLS-terminated traffic" } else { "" }
+                if port == 8080 { "" } else { " and TLS-terminated traffic" }
             ));
         }
     }
@@ -674,14 +691,14 @@ pub fn judge_rules(groups: &str, rules: &[IngressRule], vpc_cidr: &str) -> Check
         CheckResult::pass(
             MEDIA_SECURITY_GROUP,
             format!(
-                "{groups}: UDP 10000 from 0.0.0.0/0; TCP 80 and 8080 from the VPC {vpc_cidr} only"
+                "{groups}: UDP 10000 from 0.0.0.0/0; TCP 80, 8080 and 3478 from the VPC {vpc_cidr} only"
             ),
         )
     } else {
         CheckResult::fail(
             MEDIA_SECURITY_GROUP,
             format!("{groups}: {}", problems.join("; ")),
-            format!("allow UDP 10000 from 0.0.0.0/0 and TCP 80 and 8080 from {vpc_cidr} only, as infra/ does (terraform apply puts the rules back)"),
+            format!("allow UDP 10000 from 0.0.0.0/0 and TCP 80, 8080 and 3478 from {vpc_cidr} only, as infra/ does (terraform apply puts the rules back)"),
         )
     }
 }
@@ -705,6 +722,7 @@ mod tests {
             rule("udp", 10000, 10000, "0.0.0.0/0"),
             rule("tcp", 80, 80, "10.42.0.0/16"),
             rule("tcp", 8080, 8080, "10.42.0.0/16"),
+            rule("tcp", 3478, 3478, "10.42.0.0/16"),
         ]
     }
 
@@ -740,6 +758,17 @@ mod tests {
         let r = judge_rules("sg-1", &rules, "10.42.0.0/16");
         assert!(
             r.saw.contains("TCP 8080 is not allowed from the VPC"),
+            "{r:?}"
+        );
+        // Without coturn's port the NLB cannot forward TURN to the task.
+        let rules: Vec<_> = good()
+            .into_iter()
+            .filter(|r| r.from_port != Some(3478))
+            .collect();
+        let r = judge_rules("sg-1", &rules, "10.42.0.0/16");
+        assert_eq!(r.status, Status::Fail);
+        assert!(
+            r.saw.contains("TCP 3478 is not allowed from the VPC"),
             "{r:?}"
         );
         let all_traffic = vec![IngressRule {

@@ -8,6 +8,7 @@ pub mod aws;
 pub mod dns;
 pub mod http;
 pub mod tls;
+pub mod turn;
 pub mod web;
 
 use std::future::Future;
@@ -162,6 +163,7 @@ pub async fn run(ctx: &Context) -> Result<Report> {
             Err(e) => Err(format!("{domain} does not resolve: {e}")),
         },
     };
+    checks.push(Box::pin(turn_check(ctx, &domain, &resolution)).await);
     match addresses {
         Ok((addresses, source)) => checks.extend(
             Box::pin(web::run(&web::Target {
@@ -178,6 +180,65 @@ pub async fn run(ctx: &Context) -> Result<Report> {
         ))),
     }
     Ok(Report { domain, checks })
+}
+
+/// The `turn.allocate` line: a real TURN allocation on the domain's TURN
+/// port (or `check_turn_address`) with credentials derived from the secret
+/// in SSM. Reading the secret is a read; nothing is written.
+async fn turn_check(
+    ctx: &Context,
+    domain: &str,
+    resolution: &std::result::Result<dns::Resolution, String>,
+) -> CheckResult {
+    let settings = &ctx.config.check;
+    let (port, tls) = crate::state::turn_listener(ctx.config.certificate_arn.as_deref());
+    let addresses = match settings.turn_address {
+        Some(address) => vec![address],
+        None => match resolution {
+            Ok(r) if !r.addresses.is_empty() => r
+                .addresses
+                .iter()
+                .map(|ip| SocketAddr::new(*ip, port as u16))
+                .collect(),
+            _ => {
+                return CheckResult::skip(
+                    turn::CHECK,
+                    format!("{domain} has no address; set check_turn_address to test TURN before DNS is in place"),
+                )
+            }
+        },
+    };
+    let parameter = ctx.names.turn_secret_parameter();
+    let secret = match within(
+        settings.timeout,
+        "reading the TURN secret from SSM",
+        async {
+            crate::aws::ssm::get_decrypted(&ctx.aws, &parameter)
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await
+    {
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            return CheckResult::fail(
+                turn::CHECK,
+                format!("the TURN secret {parameter} does not exist"),
+                "run `meetctl up`: its preflight creates the missing secrets",
+            )
+        }
+        Err(e) => return CheckResult::skip(turn::CHECK, format!("cannot read {parameter}: {e}")),
+    };
+    turn::check(&turn::Target {
+        domain: domain.to_string(),
+        addresses,
+        secret,
+        ca_file: settings.ca_file.clone(),
+        tls,
+        timeout: settings.timeout,
+    })
+    .await
 }
 
 /// The report as text: one line per check, its fix indented below.

@@ -299,7 +299,7 @@ fn print_plan(ctx: &Context, observed: &Observed) {
         ),
         None => println!("        load balancer: none"),
     }
-    let groups = [&observed.jvb, &observed.web]
+    let groups = [&observed.jvb, &observed.web, &observed.turn]
         .iter()
         .filter_map(|g| g.as_ref().map(|g| g.group.name.clone()))
         .collect();

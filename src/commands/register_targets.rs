@@ -1,5 +1,5 @@
 //! `meetctl register-targets`: find the running task's IP, register it in
-//! both target groups, and deregister every stale address.
+//! every target group (JVB, web, TURN), and deregister every stale address.
 
 use crate::aws::{ecs, elb};
 use crate::commands::with_lock;
@@ -25,7 +25,7 @@ pub async fn run(ctx: &Context, wait: bool) -> Result<()> {
         step.done(&format!("task {} at {ip}", task.short_id()));
         let step = ctx.out.step("targets");
         let mut groups = Vec::new();
-        for name in [ctx.names.jvb_target_group(), ctx.names.web_target_group()] {
+        for name in [ctx.names.jvb_target_group(), ctx.names.web_target_group(), ctx.names.turn_target_group()] {
             groups.push(elb::find_target_group(&ctx.aws, &name).await?.ok_or_else(|| Error::Unexpected {
                 what: format!("target group {name}"),
                 problem: "does not exist".into(),

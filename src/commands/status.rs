@@ -102,7 +102,7 @@ fn print_text(
             .collect();
         println!("  listeners      {}", l.join(", "));
     }
-    for group in [&o.jvb, &o.web].into_iter().flatten() {
+    for group in [&o.jvb, &o.web, &o.turn].into_iter().flatten() {
         let targets: Vec<String> = group
             .targets
             .iter()

@@ -105,7 +105,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
     //            groups -> wait RUNNING -> wait healthy
     // ECS registers the task in the groups itself (and a task it replaces
     // later too), which needs groups a listener forwards to, not an active NLB.
-    let (groups_tx, groups_rx) = tokio::sync::oneshot::channel::<[TargetGroup; 2]>();
+    let (groups_tx, groups_rx) = tokio::sync::oneshot::channel::<Vec<TargetGroup>>();
     let ingress_branch = async {
         let step = ctx.out.step("load-balancer");
         let prepared = match lifecycle::prepare_ingress(ctx, base, &eip, &step).await {
@@ -115,7 +115,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
                 return Err(e);
             }
         };
-        let _ = groups_tx.send([prepared.jvb.clone(), prepared.web.clone()]);
+        let _ = groups_tx.send(prepared.groups());
         update_dns(ctx, domain, &prepared, &eip).await?;
         let active = lifecycle::wait_active(ctx, &prepared.load_balancer, &step).await;
         let load_balancer = finish_step(step, active, |lb| {
@@ -133,7 +133,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             fix: "see the load-balancer error above; re-run `meetctl up`".into(),
         })?;
         let step = ctx.out.step("task");
-        let attach = lifecycle::service_load_balancers(&groups[0], &groups[1]);
+        let attach = lifecycle::service_load_balancers(&groups[0], &groups[1], &groups[2]);
         let task =
             lifecycle::ensure_task(ctx, base, &observed, advertise_changed, &attach, &step).await;
         let task = finish_step(step, task, |t| {
@@ -148,7 +148,7 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             .clone()
             .expect("ensure_task returns a task with an IP");
         let step = ctx.out.step("targets");
-        let refs = [&groups[0], &groups[1]];
+        let refs: Vec<&TargetGroup> = groups.iter().collect();
         let registered = async {
             let (removed, ()) = tokio::try_join!(
                 lifecycle::remove_stray_targets(ctx, &refs),
@@ -163,9 +163,10 @@ async fn converge(ctx: &Context, base: &Base, domain: &str) -> Result<Option<Ing
             } else {
                 format!("; deregistered stray {}", removed.join(", "))
             };
+            let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
             format!(
-                "{ip} registered by ECS and healthy in {} and {}{stale}",
-                groups[0].name, groups[1].name
+                "{ip} registered by ECS and healthy in {}{stale}",
+                names.join(", ")
             )
         })
     };
@@ -298,6 +299,11 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
         n.web_target_group(),
         have(observed.web.is_some())
     );
+    println!(
+        "        target group {} TCP 3478 (coturn), health TCP: {}",
+        n.turn_target_group(),
+        have(observed.turn.is_some())
+    );
     let listeners: Vec<String> = state::expected_listeners(ctx.config.certificate_arn.as_deref())
         .iter()
         .map(|(p, proto)| format!("{proto} {p}"))
@@ -316,7 +322,7 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
         base.subnet.id,
         observed.desired()
     );
-    println!("        ECS registers the task in both target groups (and any task that replaces it); deregister stray targets; wait until healthy");
+    println!("        ECS registers the task in the target groups (and any task that replaces it); deregister stray targets; wait until healthy");
     println!("  5. release the lock; print the URL, timings and the hourly cost");
     println!(
         "  AWS API calls made for this plan: {} (all reads)",

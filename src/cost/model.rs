@@ -198,13 +198,23 @@ pub fn running_lines(prices: &Prices, p: &Platform) -> Vec<Line> {
         ),
     ];
     match p.ingress {
-        Ingress::Nlb | Ingress::Terraform => lines.push(hourly(
-            prices,
-            "Network Load Balancer",
-            Key::NlbHour,
-            " (NLCUs under traffic)",
-            service::ELB,
-        )),
+        Ingress::Nlb | Ingress::Terraform => {
+            lines.push(hourly(
+                prices,
+                "Network Load Balancer",
+                Key::NlbHour,
+                " (NLCUs under traffic)",
+                service::ELB,
+            ));
+            // ELB pricing bills the load balancer-hour and NLCUs, never a
+            // listener: the TURN listener is free in itself.
+            lines.push(line(
+                "TURN listener (TLS 5349 → coturn)",
+                "no hourly charge of its own; media relayed for UDP-blocked participants counts in the NLCU estimate like UDP media (1 GB processed per NLCU), and a meeting stays far below a TLS NLCU's 50 new / 3,000 active connections",
+                0.0,
+                service::ELB,
+            ));
+        }
     }
     lines.push(line(
         "Public IPv4 addresses",
@@ -735,6 +745,19 @@ mod tests {
         assert_eq!(efs.basis, "0.5 GB × $0.30/GB-month");
         close(m.idle_month(), 0.15, 1e-12);
         close(m.by_service(0.0, 1.0)[service::EFS], 0.15, 1e-12);
+    }
+
+    #[test]
+    fn the_turn_listener_is_listed_and_adds_nothing_per_hour() {
+        let m = arm_platform(false, quiet());
+        let turn = m
+            .running
+            .iter()
+            .find(|l| l.item.starts_with("TURN listener"))
+            .expect("a TURN line");
+        assert_eq!((turn.usd, turn.service), (0.0, service::ELB));
+        assert!(turn.basis.contains("NLCU"), "{}", turn.basis);
+        close(m.running_hour(), 0.1115, 1e-4);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! when dropped. Loopback only.
 #![allow(dead_code)]
 
+pub mod coturn;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
-# Network load balancer for Jitsi: UDP 10000 media to the JVB and TLS 443
-# (or TCP 80 without a certificate) to the web container, both to the ECS
-# task's private IP (IP targets). The same shape meetctl builds on `up`, with
+# Network load balancer for Jitsi: UDP 10000 media to the JVB, TLS 443
+# (or TCP 80 without a certificate) to the web container, and TURN (TLS 5349,
+# or TCP 3478 without a certificate) to coturn, all to the ECS task's private
+# IP (IP targets). The same shape meetctl builds on `up`, with
 # the same names and the same Lifecycle tag, so status/cost/sweep treat both
 # alike.
 
@@ -130,6 +131,66 @@ resource "aws_lb_listener" "web_tcp" {
   default_action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.web.arn
+  }
+
+  tags = local.tags
+}
+
+# TURN for participants whose network blocks UDP (../../turn.tf): TLS ends
+# here with the site's certificate, coturn gets plain TCP 3478. coturn has no
+# HTTP endpoint, so the health check is a TCP connect on the traffic port.
+resource "aws_lb_target_group" "turn" {
+  name                 = "${var.project_name}-turn"
+  port                 = var.turn_port
+  protocol             = "TCP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = var.deregistration_delay
+  preserve_client_ip   = "false"
+
+  health_check {
+    enabled             = true
+    protocol            = "TCP"
+    port                = "traffic-port"
+    interval            = 10
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+
+  tags = merge(local.tags, { Name = "${var.project_name}-turn" })
+}
+
+# TURNS on 5349 (443 is the site's; 5349 is the TURNS default port of
+# RFC 8656 §3.1, what prosody advertises as TURNS_PORT).
+resource "aws_lb_listener" "turns" {
+  count = var.tls_enabled ? 1 : 0
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = var.turns_port
+  protocol          = "TLS"
+  certificate_arn   = var.certificate_arn
+  ssl_policy        = var.ssl_policy
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.turn.arn
+  }
+
+  tags = local.tags
+}
+
+# Without a certificate: TURN over plain TCP 3478 (prosody advertises
+# TURN_HOST/TURN_PORT with transport tcp).
+resource "aws_lb_listener" "turn_tcp" {
+  count = var.tls_enabled ? 0 : 1
+
+  load_balancer_arn = aws_lb.this.arn
+  port              = var.turn_port
+  protocol          = "TCP"
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.turn.arn
   }
 
   tags = local.tags

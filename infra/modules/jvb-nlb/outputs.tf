@@ -28,11 +28,18 @@ output "web_target_group_arn" {
   value       = aws_lb_target_group.web.arn
 }
 
+output "turn_target_group_arn" {
+  description = "ARN of the TCP 3478 target group (<project>-turn, coturn); register the task's private IP here."
+  value       = aws_lb_target_group.turn.arn
+}
+
 output "listener_arns" {
-  description = "ARNs of the listeners: UDP media, and TLS 443 or TCP 80 for the web."
+  description = "ARNs of the listeners: UDP media, TLS 443 or TCP 80 for the web, TLS 5349 or TCP 3478 for TURN."
   value = concat(
     [aws_lb_listener.jvb_udp.arn],
     aws_lb_listener.web_tls[*].arn,
     aws_lb_listener.web_tcp[*].arn,
+    aws_lb_listener.turns[*].arn,
+    aws_lb_listener.turn_tcp[*].arn,
   )
 }

@@ -94,3 +94,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "turn_port" {
+  description = "coturn's plain TCP port in the task (target group port), and the NLB's TURN port without a certificate."
+  type        = number
+  default     = 3478
+}
+
+variable "turns_port" {
+  description = "The NLB's TURNS (TLS) port when a certificate is configured."
+  type        = number
+  default     = 5349
+}
