@@ -435,6 +435,14 @@ def task_container_definitions(project: str, region: str) -> list[dict]:
             environment=[{"name": "JVB_PORT", "value": str(JVB_UDP_PORT)}],
             secrets=[{"name": "JVB_ADVERTISE_IPS", "valueFrom": advertise_ips_parameter}],
         ),
+        # TURN over TCP behind the NLB's TLS listener, as in infra/turn.tf.
+        {
+            "name": "coturn",
+            "image": "coturn/coturn:4.6.2-r12",
+            "essential": True,
+            "memoryReservation": 128,
+            "portMappings": [{"containerPort": 3478, "protocol": "tcp", "name": "turn-tcp"}],
+        },
     ]
 
 
