@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 import selfcheck
 from selfcheck import Process, Results, expect
@@ -54,7 +55,7 @@ def clients(ready: dict) -> dict[str, Any]:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=ready["region"])
     return {name: session.client(name, endpoint_url=ready["endpoint"])
-            for name in ("ec2", "ecs", "elbv2", "route53", "acm")}
+            for name in ("ec2", "ecs", "efs", "elbv2", "route53", "acm")}
 
 
 # --------------------------------------------------------------------------
@@ -266,6 +267,29 @@ def check_scale_down(aws: dict, ready: dict) -> None:
         cluster=ready["cluster"], services=[ready["service"]])["services"][0]["runningCount"] == 0)
 
 
+def check_efs_policy_delete(aws: dict) -> None:
+    """moto lacks DeleteFileSystemPolicy (terraform destroy of infra/efs.tf
+    needs it); the harness answers it as AWS does."""
+    efs = aws["efs"]
+    fs = efs.create_file_system(CreationToken="harness-policy-test")["FileSystemId"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"},
+                                                      "Action": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    efs.put_file_system_policy(FileSystemId=fs, Policy=json.dumps(policy))
+    expect(json.loads(efs.describe_file_system_policy(FileSystemId=fs)["Policy"]) == policy, "policy stored")
+    efs.delete_file_system_policy(FileSystemId=fs)
+    try:
+        efs.describe_file_system_policy(FileSystemId=fs)
+        raise AssertionError("the policy is still there after DeleteFileSystemPolicy")
+    except botocore.exceptions.ClientError as err:
+        expect(err.response["Error"]["Code"] == "PolicyNotFound", f"PolicyNotFound, got {err.response['Error']}")
+    try:
+        efs.delete_file_system_policy(FileSystemId="fs-00000000")
+        raise AssertionError("DeleteFileSystemPolicy of an unknown file system succeeded")
+    except botocore.exceptions.ClientError as err:
+        expect(err.response["Error"]["Code"] == "FileSystemNotFound", f"FileSystemNotFound, got {err.response['Error']}")
+    efs.delete_file_system(FileSystemId=fs)
+
+
 def check_sigterm(harness: Process) -> None:
     started = time.monotonic()
     code = harness.stop()
@@ -309,6 +333,7 @@ def main() -> int:
                 results.check("NLB deleted -> ENI gone, EIP free and releasable",
                               lambda: check_nlb_delete_frees_eip(aws, state))
             results.check("desired 0 -> no live task", lambda: check_scale_down(aws, ready))
+            results.check("EFS DeleteFileSystemPolicy (missing in moto)", lambda: check_efs_policy_delete(aws))
         results.check("SIGTERM -> exit 0 within 5 s", lambda: check_sigterm(harness))
     finally:
         harness.stop()
