@@ -27,6 +27,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -100,6 +101,39 @@ def change_of(environ: dict) -> str | None:
     return None if is_read(call) else call.operation
 
 
+# moto 5.2.5 has PutFileSystemPolicy and DescribeFileSystemPolicy but no
+# DeleteFileSystemPolicy (its EFS url map has no DELETE on .../policy), and the
+# AWS provider calls it to destroy aws_efs_file_system_policy, retrying until
+# its timeout. AWS: DELETE /2015-02-01/file-systems/{FileSystemId}/policy
+# answers 200 with an empty body and leaves the file system's default policy
+# (EFS API reference, DeleteFileSystemPolicy).
+EFS_POLICY_PATH = re.compile(r"/2015-02-01/file-systems/(?P<id>[^/]+)/policy/?")
+
+
+def delete_file_system_policy(environ: dict, start_response) -> list[bytes] | None:
+    """Answer DeleteFileSystemPolicy on moto's models; None for any other request."""
+    match = EFS_POLICY_PATH.fullmatch(environ.get("PATH_INFO", ""))
+    if environ.get("REQUEST_METHOD") != "DELETE" or match is None:
+        return None
+    from moto.efs.models import efs_backends
+
+    # The region is in the SigV4 credential scope: Credential=<key>/<date>/<region>/...
+    scope = re.search(r"Credential=[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    regions = [scope[1]] if scope else list(efs_backends[ACCOUNT_ID].keys())
+    for region in regions:
+        file_system = efs_backends[ACCOUNT_ID][region].file_systems_by_id.get(match["id"])
+        if file_system is not None:
+            file_system.file_system_policy = None
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "0")])
+            return [b""]
+    body = json.dumps({"ErrorCode": "FileSystemNotFound",
+                       "Message": f"File system '{match['id']}' does not exist."}).encode()
+    start_response("404 Not Found", [("Content-Type", "application/json"),
+                                     ("x-amzn-ErrorType", "FileSystemNotFound"),
+                                     ("Content-Length", str(len(body)))])
+    return [body]
+
+
 class MotoServer:
     """moto's WSGI app on a threaded werkzeug server (as ThreadedMotoServer
     runs it), with `changed` set by every request that may change state, so
@@ -119,6 +153,9 @@ class MotoServer:
         def watching_app(environ, start_response):
             if self.execute_command.handles(environ):
                 return self.execute_command(environ, start_response)
+            answered = delete_file_system_policy(environ, start_response)
+            if answered is not None:
+                return answered
             operation = change_of(environ)
             if operation is None:
                 return app(environ, start_response)

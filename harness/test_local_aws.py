@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 
 import selfcheck
 from selfcheck import Process, Results, expect
@@ -54,7 +55,7 @@ def clients(ready: dict) -> dict[str, Any]:
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=ready["region"])
     return {name: session.client(name, endpoint_url=ready["endpoint"])
-            for name in ("ec2", "ecs", "elbv2", "route53", "acm")}
+            for name in ("ec2", "ecs", "efs", "elbv2", "route53", "acm")}
 
 
 # --------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def check_ecs(aws: dict, ready: dict) -> None:
            f"runtimePlatform {definition.get('runtimePlatform')}")
     expect_project_tag(tags_of(described.get("tags"), "key", "value"), "task definition")
     containers = {c["name"]: c for c in definition["containerDefinitions"]}
-    expect(sorted(containers) == ["jicofo", "jvb", "prosody", "web"], f"containers {sorted(containers)}")
+    expect(sorted(containers) == ["coturn", "jicofo", "jvb", "prosody", "web"], f"containers {sorted(containers)}")
     for name, container in containers.items():
         expect(container["image"] == f"jitsi/{name}:stable-10314", f"{name} image {container['image']}")
         expect(container.get("memoryReservation", 0) > 0, f"{name} has no memoryReservation")
@@ -357,7 +358,8 @@ def check_nlb_delete_frees_eip(aws: dict, state: dict) -> None:
 
 
 def check_scale_down(aws: dict, ready: dict) -> None:
-    # The check before may leave a deployment that is still replacing its task.
+    # The check before leaves the service at 0 (detached): bring a task up first.
+    aws["ecs"].update_service(cluster=ready["cluster"], service=ready["service"], desiredCount=1)
     running = wait_until("a live task to scale down",
                          lambda: [t["taskArn"] for t in live_service_tasks(aws, ready)] or None)
     aws["ecs"].update_service(cluster=ready["cluster"], service=ready["service"], desiredCount=0)
@@ -369,6 +371,29 @@ def check_scale_down(aws: dict, ready: dict) -> None:
     expect(set(running) <= set(stopped), f"desiredStatus=STOPPED lists {stopped}, not {running}")
     wait_until("runningCount 0", lambda: aws["ecs"].describe_services(
         cluster=ready["cluster"], services=[ready["service"]])["services"][0]["runningCount"] == 0)
+
+
+def check_efs_policy_delete(aws: dict) -> None:
+    """moto lacks DeleteFileSystemPolicy (terraform destroy of infra/efs.tf
+    needs it); the harness answers it as AWS does."""
+    efs = aws["efs"]
+    fs = efs.create_file_system(CreationToken="harness-policy-test")["FileSystemId"]
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"},
+                                                      "Action": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+    efs.put_file_system_policy(FileSystemId=fs, Policy=json.dumps(policy))
+    expect(json.loads(efs.describe_file_system_policy(FileSystemId=fs)["Policy"]) == policy, "policy stored")
+    efs.delete_file_system_policy(FileSystemId=fs)
+    try:
+        efs.describe_file_system_policy(FileSystemId=fs)
+        raise AssertionError("the policy is still there after DeleteFileSystemPolicy")
+    except botocore.exceptions.ClientError as err:
+        expect(err.response["Error"]["Code"] == "PolicyNotFound", f"PolicyNotFound, got {err.response['Error']}")
+    try:
+        efs.delete_file_system_policy(FileSystemId="fs-00000000")
+        raise AssertionError("DeleteFileSystemPolicy of an unknown file system succeeded")
+    except botocore.exceptions.ClientError as err:
+        expect(err.response["Error"]["Code"] == "FileSystemNotFound", f"FileSystemNotFound, got {err.response['Error']}")
+    efs.delete_file_system(FileSystemId=fs)
 
 
 def check_sigterm(harness: Process) -> None:
@@ -418,6 +443,7 @@ def main() -> int:
             results.check("service loadBalancers: tasks registered and deregistered as ECS does",
                           lambda: check_service_load_balancers(aws, ready))
             results.check("desired 0 -> no live task", lambda: check_scale_down(aws, ready))
+            results.check("EFS DeleteFileSystemPolicy (missing in moto)", lambda: check_efs_policy_delete(aws))
         results.check("SIGTERM -> exit 0 within 5 s", lambda: check_sigterm(harness))
     finally:
         harness.stop()
