@@ -138,7 +138,8 @@ def check_ecs(aws: dict, ready: dict) -> None:
     containers = {c["name"]: c for c in definition["containerDefinitions"]}
     expect(sorted(containers) == ["coturn", "jicofo", "jvb", "prosody", "web"], f"containers {sorted(containers)}")
     for name, container in containers.items():
-        expect(container["image"] == f"jitsi/{name}:stable-10314", f"{name} image {container['image']}")
+        image = "coturn/coturn:4.6.2-r12" if name == "coturn" else f"jitsi/{name}:stable-10314"
+        expect(container["image"] == image, f"{name} image {container['image']}")
         expect(container.get("memoryReservation", 0) > 0, f"{name} has no memoryReservation")
     expect([(p["containerPort"], p["protocol"], p["name"]) for p in containers["web"]["portMappings"]]
            == [(80, "tcp", "web")], "web port mappings")
