@@ -114,7 +114,7 @@ fn holds_exactly(attached: &[ServiceLoadBalancer], wanted: &[ServiceLoadBalancer
 
 /// The load balancer, target groups and listeners, by the configured ingress
 /// mode, without waiting for the NLB to become active (see [`wait_active`]):
-/// targets can be registered and DNS set while it provisions.
+/// the service can be attached to the groups and DNS set while it provisions.
 pub async fn prepare_ingress(
     ctx: &Context,
     base: &Base,
@@ -364,9 +364,10 @@ pub async fn ensure_task(
     let pinned = service.subnets == [base.subnet.id.clone()]
         && service.security_groups == [base.security_group.id.clone()];
     let attached = holds_exactly(&service.load_balancers, groups);
-    // A change of the target groups starts a new deployment, which replaces
-    // a task already running (UpdateService API reference): wait for that one.
-    let restart = (restart || !attached) && !before.is_empty();
+    // A change of the target groups or of the network configuration starts
+    // a new deployment, which replaces a task already running (UpdateService
+    // API reference): wait for the new one.
+    let restart = (restart || !attached || !pinned) && !before.is_empty();
     if service.desired != 1 || !pinned || restart || !attached {
         step.progress("scaling the service to 1 behind the target groups");
         let change = ServiceChange {

@@ -1070,7 +1070,7 @@ async fn ecs_registers_a_replaced_task_in_both_groups_and_down_detaches_them() {
 /// A service that lost its target groups (an older meetctl, a hand-made
 /// UpdateService) while a task runs: `status` says so, and `up` attaches
 /// them again, which replaces the task (a new deployment) and waits for the
-/// replacement.
+/// replacement. A stray target is then removed by the next `up`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_reattaches_the_groups_to_a_running_service_and_waits_for_the_new_task() {
     let local = LocalAws::start();
@@ -1113,6 +1113,41 @@ async fn up_reattaches_the_groups_to_a_running_service_and_waits_for_the_new_tas
     );
     let status = local.run(&["status"]);
     assert_code(&status, 0);
+
+    // A stray target (no task of the service) left in a group: the next `up`
+    // removes it and leaves ECS's registration of the task alone.
+    let stray = "10.42.1.250";
+    for name in [JVB_TG, WEB_TG] {
+        let tg = aws
+            .elb
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .unwrap();
+        let tg = &tg.target_groups()[0];
+        aws.elb
+            .register_targets()
+            .target_group_arn(tg.target_group_arn().unwrap())
+            .targets(
+                TargetDescription::builder()
+                    .id(stray)
+                    .port(tg.port().unwrap())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = local.run(&["up"]);
+    assert_code(&out, 0);
+    assert!(
+        text(&out).contains(&format!("deregistered stray {stray}")),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(target_ips(&aws, JVB_TG).await, vec![ip.clone()]);
+    assert_eq!(target_ips(&aws, WEB_TG).await, vec![ip]);
 }
 
 /// The lock an interrupted run of this host leaves: its process is gone.
