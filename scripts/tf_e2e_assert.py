@@ -404,8 +404,9 @@ def cmd_up(aws: Emulator, args: argparse.Namespace, c: Checks) -> None:
     attached = sorted((lb.get("targetGroupArn"), lb.get("containerName"), lb.get("containerPort"))
                       for s in services for lb in s.get("loadBalancers", []))
     wanted = sorted([(by_name.get(f"{p}-jvb", {}).get("TargetGroupArn"), "jvb", 10000),
-                     (by_name.get(f"{p}-web", {}).get("TargetGroupArn"), "web", 80)])
-    c.check(attached == wanted, "the service carries both target groups (jvb:10000, web:80)", attached)
+                     (by_name.get(f"{p}-web", {}).get("TargetGroupArn"), "web", 80),
+                     (by_name.get(f"{p}-turn", {}).get("TargetGroupArn"), "coturn", 3478)])
+    c.check(attached == wanted, "the service carries its target groups (jvb:10000, web:80, coturn:3478)", attached)
     # ECS wants each containerPort mapped by infra's task definition (moto
     # does not check; API reference, LoadBalancer.containerPort).
     for s in services:

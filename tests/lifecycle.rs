@@ -974,6 +974,7 @@ async fn replacement_in_both_groups(aws: &Aws, old: &str) -> (String, String) {
             if arn != old
                 && target_ips(aws, JVB_TG).await == wanted
                 && target_ips(aws, WEB_TG).await == wanted
+                && target_ips(aws, TURN_TG).await == wanted
             {
                 return (arn, ip);
             }
@@ -1017,11 +1018,12 @@ async fn ecs_registers_a_replaced_task_in_both_groups_and_down_detaches_them() {
         attached,
         vec![
             (JVB_TG.to_string(), "jvb".to_string(), 10000),
+            (TURN_TG.to_string(), "coturn".to_string(), 3478),
             (WEB_TG.to_string(), "web".to_string(), 80)
         ]
     );
     assert_eq!(grace, Some(900), "grace = targets_healthy_timeout");
-    for name in [JVB_TG, WEB_TG] {
+    for name in [JVB_TG, WEB_TG, TURN_TG] {
         let tg = aws
             .elb
             .describe_target_groups()
@@ -1104,7 +1106,7 @@ async fn up_reattaches_the_groups_to_a_running_service_and_waits_for_the_new_tas
     let (detached_arn, _) = live_task(&aws).await.unwrap();
     let out = local.run(&["up"]);
     assert_code(&out, 0);
-    assert_eq!(service_attachment(&aws).await.0.len(), 2);
+    assert_eq!(service_attachment(&aws).await.0.len(), 3);
     let (arn, ip) = replacement_in_both_groups(&aws, &detached_arn).await;
     assert!(
         stdout(&out).contains(&ip) || text(&out).contains(&ip),

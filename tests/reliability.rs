@@ -84,7 +84,7 @@ async fn assert_converged_up(aws: &Aws, context: &str) {
         !inv.parameters.iter().any(|p| p.ends_with("meetctl/lock")),
         "{context}: lock left: {inv:?}"
     );
-    // ECS keeps the task in the load balancer: the service carries both groups.
+    // ECS keeps the task in the load balancer: the service carries its groups.
     let services = aws
         .ecs
         .describe_services()
@@ -106,7 +106,11 @@ async fn assert_converged_up(aws: &Aws, context: &str) {
     attached.sort();
     assert_eq!(
         attached,
-        vec![("jvb".to_string(), 10000), ("web".to_string(), 80)],
+        vec![
+            ("coturn".to_string(), 3478),
+            ("jvb".to_string(), 10000),
+            ("web".to_string(), 80)
+        ],
         "{context}: the service's target groups"
     );
     let eip = eip_public_ip(aws).await;

@@ -207,10 +207,13 @@ pub fn running_lines(prices: &Prices, p: &Platform) -> Vec<Line> {
                 service::ELB,
             ));
             // ELB pricing bills the load balancer-hour and NLCUs, never a
-            // listener: the TURN listener is free in itself.
+            // listener: the TURN listener is free in itself. Relayed media
+            // counts in the NLCU estimate like UDP media (1 GB processed per
+            // NLCU); a meeting stays far below a TLS NLCU's 50 new / 3,000
+            // active connections.
             lines.push(line(
-                "TURN listener (TLS 5349 → coturn)",
-                "no hourly charge of its own; media relayed for UDP-blocked participants counts in the NLCU estimate like UDP media (1 GB processed per NLCU), and a meeting stays far below a TLS NLCU's 50 new / 3,000 active connections",
+                "TURN listener (TLS 5349)",
+                "no charge of its own; relayed media is in the NLCU estimate",
                 0.0,
                 service::ELB,
             ));
