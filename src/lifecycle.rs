@@ -443,18 +443,25 @@ pub async fn sync_targets(ctx: &Context, groups: &[&TargetGroup], ip: &str) -> R
             .into_iter()
             .filter(|t| t.ip != ip && t.state != "draining")
             .collect();
-        elb::deregister(&ctx.aws, tg, &stale).await?;
-        Ok::<_, Error>(
-            stale
-                .iter()
-                .map(|t| format!("{} from {}", t.ip, tg.name))
-                .collect::<Vec<_>>(),
-        )
+        deregister_named(ctx, tg, &stale).await
     });
     Ok(futures::future::try_join_all(per_group)
         .await?
         .into_iter()
         .flatten()
+        .collect())
+}
+
+/// Deregisters `targets` from `tg`; returns "ip from group" for each.
+async fn deregister_named(
+    ctx: &Context,
+    tg: &TargetGroup,
+    targets: &[elb::Target],
+) -> Result<Vec<String>> {
+    elb::deregister(&ctx.aws, tg, targets).await?;
+    Ok(targets
+        .iter()
+        .map(|t| format!("{} from {}", t.ip, tg.name))
         .collect())
 }
 
@@ -477,13 +484,7 @@ pub async fn remove_stray_targets(ctx: &Context, groups: &[&TargetGroup]) -> Res
                 .into_iter()
                 .filter(|t| !live.contains(&t.ip.as_str()) && t.state != "draining")
                 .collect();
-            elb::deregister(&ctx.aws, tg, &strays).await?;
-            Ok::<_, Error>(
-                strays
-                    .iter()
-                    .map(|t| format!("{} from {}", t.ip, tg.name))
-                    .collect::<Vec<_>>(),
-            )
+            deregister_named(ctx, tg, &strays).await
         }
     });
     Ok(futures::future::try_join_all(per_group)

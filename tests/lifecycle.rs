@@ -193,6 +193,33 @@ async fn leave_partial_state(local: &LocalAws, aws: &Aws) {
     put_string(aws, ADVERTISE, "203.0.113.9").await;
 }
 
+/// Registers `ip` in each named group on the group's port, as someone
+/// would by hand (no task of the service has that address).
+async fn register_by_hand(aws: &Aws, groups: &[&str], ip: &str) {
+    for name in groups {
+        let found = aws
+            .elb
+            .describe_target_groups()
+            .names(*name)
+            .send()
+            .await
+            .unwrap();
+        let tg = &found.target_groups()[0];
+        aws.elb
+            .register_targets()
+            .target_group_arn(tg.target_group_arn().unwrap())
+            .targets(
+                TargetDescription::builder()
+                    .id(ip)
+                    .port(tg.port().unwrap())
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_creates_the_billable_set_tagged_and_down_removes_it() {
     let local = LocalAws::start();
@@ -701,28 +728,7 @@ async fn register_targets_deregisters_a_stale_ip() {
     let aws = local.aws().await;
     assert_code(&local.run(&["up"]), 0);
     let stale = "10.42.1.250";
-    for name in [JVB_TG, WEB_TG, TURN_TG] {
-        let tg = aws
-            .elb
-            .describe_target_groups()
-            .names(name)
-            .send()
-            .await
-            .unwrap();
-        let tg = &tg.target_groups()[0];
-        aws.elb
-            .register_targets()
-            .target_group_arn(tg.target_group_arn().unwrap())
-            .targets(
-                TargetDescription::builder()
-                    .id(stale)
-                    .port(tg.port().unwrap())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
+    register_by_hand(&aws, &[JVB_TG, WEB_TG, TURN_TG], stale).await;
     let out = local.run(&["status"]);
     assert_code(&out, 3);
     assert!(
@@ -1119,28 +1125,7 @@ async fn up_reattaches_the_groups_to_a_running_service_and_waits_for_the_new_tas
     // A stray target (no task of the service) left in a group: the next `up`
     // removes it and leaves ECS's registration of the task alone.
     let stray = "10.42.1.250";
-    for name in [JVB_TG, WEB_TG] {
-        let tg = aws
-            .elb
-            .describe_target_groups()
-            .names(name)
-            .send()
-            .await
-            .unwrap();
-        let tg = &tg.target_groups()[0];
-        aws.elb
-            .register_targets()
-            .target_group_arn(tg.target_group_arn().unwrap())
-            .targets(
-                TargetDescription::builder()
-                    .id(stray)
-                    .port(tg.port().unwrap())
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
+    register_by_hand(&aws, &[JVB_TG, WEB_TG, TURN_TG], stray).await;
     let out = local.run(&["up"]);
     assert_code(&out, 0);
     assert!(

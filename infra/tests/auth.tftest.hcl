@@ -27,13 +27,14 @@ run "auth_none_keeps_anonymous_rooms" {
   assert {
     condition = {
       for c in jsondecode(aws_ecs_task_definition.this.container_definitions) : c.name => join(",", sort([
-        for e in c.environment : "${e.name}=${e.value}" if contains(["ENABLE_AUTH", "AUTH_TYPE", "ENABLE_GUESTS"], e.name)
+        for e in try(c.environment, []) : "${e.name}=${e.value}" if contains(["ENABLE_AUTH", "AUTH_TYPE", "ENABLE_GUESTS"], e.name)
       ]))
       } == {
       web     = ""
       prosody = "ENABLE_AUTH=0"
       jicofo  = ""
       jvb     = ""
+      coturn  = ""
     }
     error_message = "auth = none must leave prosody anonymous (ENABLE_AUTH=0) and set nothing else"
   }
@@ -49,13 +50,14 @@ run "auth_internal_sets_the_secure_domain" {
   assert {
     condition = {
       for c in jsondecode(aws_ecs_task_definition.this.container_definitions) : c.name => join(",", sort([
-        for e in c.environment : "${e.name}=${e.value}" if contains(["ENABLE_AUTH", "AUTH_TYPE", "ENABLE_GUESTS"], e.name)
+        for e in try(c.environment, []) : "${e.name}=${e.value}" if contains(["ENABLE_AUTH", "AUTH_TYPE", "ENABLE_GUESTS"], e.name)
       ]))
       } == {
       web     = "ENABLE_AUTH=1,ENABLE_GUESTS=1"
       prosody = "AUTH_TYPE=internal,ENABLE_AUTH=1,ENABLE_GUESTS=1"
       jicofo  = "AUTH_TYPE=internal,ENABLE_AUTH=1"
       jvb     = ""
+      coturn  = ""
     }
     error_message = "auth = internal must set ENABLE_AUTH/AUTH_TYPE/ENABLE_GUESTS as docker-jitsi-meet's containers read them"
   }
