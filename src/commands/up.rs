@@ -317,7 +317,7 @@ async fn print_plan(ctx: &Context, base: &Base, domain: &str) -> Result<()> {
     }
     println!("        wait until the load balancer is active");
     println!(
-        "     b. once the listeners exist: scale {} to 1 in {} (now desired {}), attached to both target groups (jvb UDP 10000, web TCP 80); wait for a RUNNING task",
+        "     b. once the listeners exist: scale {} to 1 in {} (now desired {}), attached to the target groups (jvb UDP 10000, web TCP 80, coturn TCP 3478); wait for a RUNNING task",
         ctx.config.service,
         base.subnet.id,
         observed.desired()
