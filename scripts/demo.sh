@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/meetctl/target}"
 
-echo "==> preparing: python env with moto, cargo build"
+echo "==> preparing: python env with moto, cargo build (as cargo test builds it)"
 PY="$(bash scripts/python-env.sh | tail -n1)"
-cargo build --locked --quiet
+# The same build the tests use (features unified with the dev-dependencies):
+# a plain `cargo build` would compile the whole AWS SDK a second time.
+cargo test --locked --quiet --no-run
 MEETCTL="$CARGO_TARGET_DIR/debug/meetctl"
 
 work="$(mktemp -d)"
