@@ -20,6 +20,18 @@ const JVB_TG: &str = "jitsi-video-platform-jvb";
 /// The proxy's waits off except the one a test is about.
 const NO_WAITS: &[&str] = &["--t-nlb", "0", "--t-reg", "0", "--t-del", "0"];
 
+/// A fault proxy whose deleted NLBs hold their EIP 200 s / 20 = 10 s after
+/// DeleteLoadBalancer: longer than `up` takes to reach CreateLoadBalancer,
+/// even on a loaded machine.
+fn proxy_holding_deleted_nlbs_eips(local: &LocalAws) -> FaultProxy {
+    FaultProxy::start(
+        local,
+        &[
+            "--scale", "20", "--t-nlb", "0", "--t-reg", "0", "--t-del", "200",
+        ],
+    )
+}
+
 fn through(proxy: &FaultProxy, local: &LocalAws) -> std::process::Command {
     let mut cmd = local.meetctl();
     cmd.env("MEETCTL_ENDPOINT_URL", &proxy.endpoint);
@@ -270,14 +282,7 @@ async fn a_dns_failure_does_not_stop_down_removing_what_bills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_waits_for_the_eip_a_deleted_nlb_still_holds() {
     let local = LocalAws::start();
-    // The EIP stays held 200 s / 20 = 10 s after DeleteLoadBalancer: longer
-    // than `up` takes to reach CreateLoadBalancer, even on a loaded machine.
-    let proxy = FaultProxy::start(
-        &local,
-        &[
-            "--scale", "20", "--t-nlb", "0", "--t-reg", "0", "--t-del", "200",
-        ],
-    );
+    let proxy = proxy_holding_deleted_nlbs_eips(&local);
     let aws = local.aws().await;
     assert_code(&through(&proxy, &local).arg("up").output().unwrap(), 0);
     let before = inventory(&aws).await.elastic_ips;
@@ -366,12 +371,7 @@ async fn down_waits_for_a_task_that_is_still_stopping() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_nlb_replaced_for_another_subnet_waits_for_its_eip() {
     let local = LocalAws::start();
-    let proxy = FaultProxy::start(
-        &local,
-        &[
-            "--scale", "20", "--t-nlb", "0", "--t-reg", "0", "--t-del", "200",
-        ],
-    );
+    let proxy = proxy_holding_deleted_nlbs_eips(&local);
     let aws = local.aws().await;
     assert_code(&through(&proxy, &local).arg("up").output().unwrap(), 0);
     let eips = inventory(&aws).await.elastic_ips;

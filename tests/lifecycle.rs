@@ -931,15 +931,7 @@ async fn service_attachment(aws: &Aws) -> (Vec<(String, String, i32)>, Option<i3
             .unwrap_or(arn)
             .to_string()
     };
-    let services = aws
-        .ecs
-        .describe_services()
-        .cluster(format!("{PROJECT}-cluster"))
-        .services(format!("{PROJECT}-service"))
-        .send()
-        .await
-        .unwrap();
-    let service = &services.services()[0];
+    let service = &our_service(aws).await;
     let mut attached: Vec<_> = service
         .load_balancers()
         .iter()

@@ -85,15 +85,8 @@ async fn assert_converged_up(aws: &Aws, context: &str) {
         "{context}: lock left: {inv:?}"
     );
     // ECS keeps the task in the load balancer: the service carries its groups.
-    let services = aws
-        .ecs
-        .describe_services()
-        .cluster(format!("{PROJECT}-cluster"))
-        .services(format!("{PROJECT}-service"))
-        .send()
+    let mut attached: Vec<(String, i32)> = our_service(aws)
         .await
-        .unwrap();
-    let mut attached: Vec<(String, i32)> = services.services()[0]
         .load_balancers()
         .iter()
         .map(|lb| {

@@ -236,7 +236,13 @@ pub async fn inventory(aws: &Aws) -> Inventory {
         .collect();
     inv.parameters.sort();
     inv.listeners.sort();
-    let svc = aws
+    inv.desired = our_service(aws).await.desired_count();
+    inv
+}
+
+/// The project's ECS service as the emulator describes it.
+pub async fn our_service(aws: &Aws) -> aws_sdk_ecs::types::Service {
+    let services = aws
         .ecs
         .describe_services()
         .cluster(format!("{PROJECT}-cluster"))
@@ -244,8 +250,7 @@ pub async fn inventory(aws: &Aws) -> Inventory {
         .send()
         .await
         .unwrap();
-    inv.desired = svc.services()[0].desired_count();
-    inv
+    services.services()[0].clone()
 }
 
 /// The public address of the (single) Elastic IP in the emulator.
