@@ -31,6 +31,7 @@ fn after_help() -> String {
          meetctl check                          prove a meeting can happen, link by link\n  \
          meetctl test-platform                  up → check → down as one self-test, with a report\n  \
          meetctl down                           remove every billable piece\n  \
+         meetctl history                        the last ups and downs, who or what triggered them, their cost\n  \
          meetctl cost                           idle, hourly and monthly cost against the alternatives\n\n\
          Exit codes:\n  \
          0  ok\n  \
@@ -118,6 +119,10 @@ pub enum Command {
         /// Print the ordered plan; make no change (only read calls)
         #[arg(long)]
         dry_run: bool,
+        /// A one-off cap: the control plane takes the platform down this long
+        /// after `up`, even with people in it (e.g. 2h, 90m, 1h30m)
+        #[arg(long = "for", value_name = "SPAN")]
+        for_span: Option<String>,
     },
     /// Remove every billable piece and prove nothing tagged for the project remains
     Down {
@@ -148,6 +153,13 @@ pub enum Command {
     /// Cost: idle per month, per hour up, monthly scenarios and break-even against the
     /// alternatives (offline); --actual: the month's bill from Cost Explorer next to the model
     Cost(commands::cost::CostArgs),
+    /// The last ups and downs: when, who or what triggered them (a person, the
+    /// control plane and why), how long the platform ran and what it cost;
+    /// this month's hours against monthly_budget_usd
+    History {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
+    },
     /// Inspect the configuration
     Config {
         #[command(subcommand)]
@@ -275,11 +287,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
     match command {
-        Command::Up { dry_run } => {
-            commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?
+        Command::Up { dry_run, for_span } => {
+            let for_seconds = match for_span {
+                Some(span) => Some(
+                    crate::config::validate_span("--for", span, (5 * 60, 31 * 86_400))?.as_secs(),
+                ),
+                None => None,
+            };
+            let opts = commands::up::UpOptions {
+                dry_run: *dry_run,
+                for_seconds,
+            };
+            commands::up::run(ctx, &opts).await?
         }
         Command::Down { dry_run } => {
-            commands::down::run(ctx, &commands::down::DownOptions { dry_run: *dry_run }).await?
+            commands::down::run(ctx, &commands::down::DownOptions::cli(*dry_run)).await?
+        }
+        Command::History { output } => {
+            commands::history::run(ctx, *output == OutputFormat::Json).await?
         }
         Command::Status { output } => {
             let verdict = commands::status::run(ctx, *output == OutputFormat::Json).await?;

@@ -13,6 +13,21 @@ use crate::Context;
 
 pub struct DownOptions {
     pub dry_run: bool,
+    /// Who runs it, for the history: `cli:<user>@<host>`, `control-plane`, ...
+    pub by: String,
+    /// Why, when not a person's choice (the control plane's reason).
+    pub reason: Option<String>,
+}
+
+impl DownOptions {
+    /// A `down` a person runs at the CLI.
+    pub fn cli(dry_run: bool) -> Self {
+        DownOptions {
+            dry_run,
+            by: crate::control::record::cli_trigger(),
+            reason: None,
+        }
+    }
 }
 
 pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
@@ -45,6 +60,15 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
         with_lock(ctx, "down", teardown(ctx, &observed)),
         state::hourly_rate(ctx, &observed)
     );
+    if outcome.is_ok() {
+        // A courtesy after the fact: nothing billable remains either way.
+        let rate = rate.as_ref().ok().copied().flatten();
+        if let Err(e) = crate::control::after_down(ctx, &observed, rate, opts).await {
+            ctx.out.line(&format!(
+                "warning: could not update the session, history or control-plane schedule ({e}); re-run `meetctl down` to retry"
+            ));
+        }
+    }
     match outcome {
         Ok(()) if was_idle => {
             println!(

@@ -5,6 +5,7 @@ pub mod config_import;
 pub mod config_show;
 pub mod cost;
 pub mod down;
+pub mod history;
 pub mod register_targets;
 pub mod status;
 pub mod test_platform;

@@ -5,6 +5,7 @@
 
 pub mod actual;
 pub mod chart;
+pub mod control_plane;
 pub mod model;
 pub mod prices;
 
