@@ -308,16 +308,16 @@ async fn the_budget_refuses_up_and_takes_the_platform_down() {
     let local = LocalAws::start();
     let aws = local.aws().await;
     create_schedule(&aws).await;
-    // This month already cost $4.95 of a $5 budget.
+    // This month already cost $4.99 of a $5 budget.
     let now = record::now_epoch();
     let mut spent = record::History::default();
     spent.push(record::Event {
-        at: now - 3600,
+        at: now,
         event: "down".into(),
         by: "cli:someone@somewhere".into(),
         reason: None,
         hours: Some(44.4),
-        usd: Some(4.95),
+        usd: Some(4.99),
     });
     put_parameter(&aws, HISTORY, &serde_json::to_string(&spent).unwrap()).await;
     let out = local
@@ -328,7 +328,7 @@ async fn the_budget_refuses_up_and_takes_the_platform_down() {
         .unwrap();
     assert_code(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("monthly_budget_usd") && err.contains("$4.95"), "{err}");
+    assert!(err.contains("monthly_budget_usd") && err.contains("$4.99"), "{err}");
     let inv = inventory(&aws).await;
     assert!(is_clean(&inv), "{inv:?}");
     assert!(parameter(&aws, SESSION).await.is_none(), "nothing was started");

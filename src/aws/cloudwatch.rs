@@ -54,7 +54,7 @@ pub fn load_balancer_dimension(arn: &str) -> Option<String> {
 /// The load balancer's activity per minute from `start` to `end` (epoch
 /// seconds), minutes with data only, oldest first.
 pub async fn nlb_activity(aws: &Aws, dimension: &str, start: i64, end: i64) -> Result<Vec<Minute>> {
-    let start = start.max(end - MAX_WINDOW_SECONDS);
+    let (start, end) = query_window(start, end);
     let (tls, udp, bytes) = tokio::try_join!(
         statistic(aws, dimension, TLS_FLOWS, Statistic::Maximum, start, end),
         statistic(aws, dimension, UDP_FLOWS, Statistic::Maximum, start, end),
@@ -74,6 +74,15 @@ pub async fn nlb_activity(aws: &Aws, dimension: &str, start: i64, end: i64) -> R
     merge(udp, |m, v| m.udp_flows = v);
     merge(bytes, |m, v| m.udp_bytes = v);
     Ok(minutes.into_values().collect())
+}
+
+/// The window one GetMetricStatistics call may ask for: its last
+/// [`MAX_WINDOW_SECONDS`] (the emulator does not enforce the 1,440-point
+/// limit, so it is kept here), on whole minutes.
+pub fn query_window(start: i64, end: i64) -> (i64, i64) {
+    let end = end - end.rem_euclid(PERIOD_SECONDS) + PERIOD_SECONDS;
+    let start = start.max(end - MAX_WINDOW_SECONDS);
+    (start - start.rem_euclid(PERIOD_SECONDS), end)
 }
 
 async fn statistic(
@@ -124,6 +133,15 @@ async fn statistic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_never_asks_for_more_than_1440_points() {
+        let (start, end) = query_window(0, 10 * 86_400 + 30);
+        assert_eq!(end, 10 * 86_400 + 60, "the current minute is included");
+        assert_eq!((end - start) / PERIOD_SECONDS, 1440);
+        let (start, end) = query_window(1_000, 4_000);
+        assert_eq!((start, end), (960, 4_020));
+    }
 
     #[test]
     fn dimension_is_the_arn_final_portion() {

@@ -38,10 +38,11 @@ pub struct Outlook {
 /// nothing billable).
 pub async fn outlook(ctx: &Context, observed: &Observed, now: i64) -> Result<Option<Outlook>> {
     let (aws, names) = (&ctx.aws, &ctx.names);
+    let schedule = names.control_schedule();
     let (session, history, schedule_enabled) = tokio::try_join!(
         record::read_session(aws, names),
         record::read_history(aws, names),
-        scheduler::enabled(aws, &names.control_schedule()),
+        scheduler::enabled(aws, &schedule),
     )?;
     if observed.is_idle() && session.is_none() {
         return Ok(None);
