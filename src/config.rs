@@ -1027,7 +1027,11 @@ pub fn validate_span(key: &str, text: &str, (min, max): (u64, u64)) -> Result<Du
         Some(_) => Err(Error::config(
             key,
             format!("`{text}` is out of range"),
-            format!("give a span from {} to {}, e.g. 15m or 2h", shown(min), shown(max)),
+            format!(
+                "give a span from {} to {}, e.g. 15m or 2h",
+                shown(min),
+                shown(max)
+            ),
         )),
         None => Err(Error::config(
             key,
@@ -1666,13 +1670,20 @@ mod tests {
             ("monthly_budget_usd", "ten"),
             ("monthly_budget_usd", "0"),
         ] {
-            assert_eq!(err_key(load(None, &[], &[(key, value)])), key, "{key}={value}");
+            assert_eq!(
+                err_key(load(None, &[], &[(key, value)])),
+                key,
+                "{key}={value}"
+            );
         }
         assert_eq!(
             err_key(load(Some("monthly_budget_usd = \"lots\""), &[], &[])),
             "monthly_budget_usd"
         );
-        assert_eq!(err_key(load(Some("idle_timeout = true"), &[], &[])), "idle_timeout");
+        assert_eq!(
+            err_key(load(Some("idle_timeout = true"), &[], &[])),
+            "idle_timeout"
+        );
     }
 
     #[test]

@@ -43,7 +43,11 @@ fn config(local: &LocalAws, extra: &[(&str, &str)]) -> Config {
 }
 
 async fn context(local: &LocalAws, extra: &[(&str, &str)]) -> Context {
-    Context::new(config(local, extra), local.aws().await, output::Reporter::new())
+    Context::new(
+        config(local, extra),
+        local.aws().await,
+        output::Reporter::new(),
+    )
 }
 
 /// The schedule infra/'s control_plane module creates, DISABLED.
@@ -200,7 +204,10 @@ async fn an_active_meeting_is_left_alone_and_the_grace_period_holds() {
     let out = local.run(&["status"]);
     assert_code(&out, 0);
     let so = String::from_utf8_lossy(&out.stdout);
-    assert!(so.contains("idle clock") && so.contains("goes down"), "{so}");
+    assert!(
+        so.contains("idle clock") && so.contains("goes down"),
+        "{so}"
+    );
     assert!(so.contains("the control plane will take it down"), "{so}");
 }
 
@@ -225,14 +232,27 @@ async fn an_idle_platform_goes_down_by_itself() {
 
     let inv = inventory(&aws).await;
     assert!(is_clean(&inv), "nothing billable remains: {inv:?}");
-    assert_eq!(schedule(&aws).await.0, "DISABLED", "down disables the schedule");
+    assert_eq!(
+        schedule(&aws).await.0,
+        "DISABLED",
+        "down disables the schedule"
+    );
     assert!(parameter(&aws, SESSION).await.is_none(), "session ended");
     let h = history(&parameter(&aws, HISTORY).await.unwrap());
     let last = h.events.last().unwrap();
-    assert_eq!((last.event.as_str(), last.by.as_str()), ("down", "control-plane"));
+    assert_eq!(
+        (last.event.as_str(), last.by.as_str()),
+        ("down", "control-plane")
+    );
     assert!(last.reason.as_deref().unwrap().contains("idle"), "{last:?}");
-    assert!(last.hours.unwrap() >= 1.0 && last.usd.unwrap() > 0.1, "{last:?}");
-    assert!(h.events.iter().any(|e| e.event == "up" && e.by.starts_with("cli:")));
+    assert!(
+        last.hours.unwrap() >= 1.0 && last.usd.unwrap() > 0.1,
+        "{last:?}"
+    );
+    assert!(h
+        .events
+        .iter()
+        .any(|e| e.event == "up" && e.by.starts_with("cli:")));
 
     // The next tick finds nothing up and changes nothing.
     let report = control::tick(&ctx).await.unwrap();
@@ -241,7 +261,10 @@ async fn an_idle_platform_goes_down_by_itself() {
     let out = local.run(&["history"]);
     assert_code(&out, 0);
     let so = String::from_utf8_lossy(&out.stdout);
-    assert!(so.contains("by control-plane (idle: nobody connected for"), "{so}");
+    assert!(
+        so.contains("by control-plane (idle: nobody connected for"),
+        "{so}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +298,11 @@ async fn the_up_for_cap_holds() {
     create_schedule(&aws).await;
     let out = local.run(&["up", "--for", "soon"]);
     assert_code(&out, 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--for"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--for"),
+        "{}",
+        text(&out)
+    );
     assert!(is_clean(&inventory(&aws).await));
 
     assert_code(&local.run(&["up", "--for", "2h"]), 0);
@@ -296,7 +323,14 @@ async fn the_up_for_cap_holds() {
     )
     .await;
     let dim = dimension(&aws).await;
-    put_metric(&aws, &dim, "ActiveFlowCount_TLS", 4.0, record::now_epoch() - MIN).await;
+    put_metric(
+        &aws,
+        &dim,
+        "ActiveFlowCount_TLS",
+        4.0,
+        record::now_epoch() - MIN,
+    )
+    .await;
     let report = control::tick(&context(&local, &[]).await).await.unwrap();
     assert_eq!(report.action, "down", "{}", report.message);
     assert!(report.message.contains("--for"), "{}", report.message);
@@ -328,10 +362,16 @@ async fn the_budget_refuses_up_and_takes_the_platform_down() {
         .unwrap();
     assert_code(&out, 2);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("monthly_budget_usd") && err.contains("$4.99"), "{err}");
+    assert!(
+        err.contains("monthly_budget_usd") && err.contains("$4.99"),
+        "{err}"
+    );
     let inv = inventory(&aws).await;
     assert!(is_clean(&inv), "{inv:?}");
-    assert!(parameter(&aws, SESSION).await.is_none(), "nothing was started");
+    assert!(
+        parameter(&aws, SESSION).await.is_none(),
+        "nothing was started"
+    );
     assert_eq!(schedule(&aws).await.0, "DISABLED");
 
     // With room for it, up runs; the budget then takes the platform down
@@ -344,7 +384,14 @@ async fn the_budget_refuses_up_and_takes_the_platform_down() {
         .unwrap();
     assert_code(&out, 0);
     let dim = dimension(&aws).await;
-    put_metric(&aws, &dim, "ActiveFlowCount_TLS", 2.0, record::now_epoch() - MIN).await;
+    put_metric(
+        &aws,
+        &dim,
+        "ActiveFlowCount_TLS",
+        2.0,
+        record::now_epoch() - MIN,
+    )
+    .await;
     let ctx = context(&local, &[("monthly_budget_usd", "5.2")]).await;
     let report = control::tick(&ctx).await.unwrap();
     assert_eq!(report.action, "keep", "{}", report.message);
@@ -352,7 +399,11 @@ async fn the_budget_refuses_up_and_takes_the_platform_down() {
     backdate_session(&aws, record::now_epoch() - 3 * 3600).await;
     let report = control::tick(&ctx).await.unwrap();
     assert_eq!(report.action, "down", "{}", report.message);
-    assert!(report.message.contains("monthly_budget_usd"), "{}", report.message);
+    assert!(
+        report.message.contains("monthly_budget_usd"),
+        "{}",
+        report.message
+    );
     assert!(is_clean(&inventory(&aws).await));
     let h = history(&parameter(&aws, HISTORY).await.unwrap());
     assert!(h.month_usd > 5.2, "the month's cost counts this run: {h:?}");
@@ -445,9 +496,8 @@ fn iam_actions(call: &str) -> Vec<String> {
 
 /// Every action listed in `actions = [...]` of the function's policy.
 fn policy_actions() -> std::collections::BTreeSet<String> {
-    let text =
-        std::fs::read_to_string(repo_file("infra/modules/control-plane/function-policy.tf"))
-            .unwrap();
+    let text = std::fs::read_to_string(repo_file("infra/modules/control-plane/function-policy.tf"))
+        .unwrap();
     let mut actions = std::collections::BTreeSet::new();
     for (start, _) in text.match_indices("actions") {
         let rest = text[start + "actions".len()..].trim_start();
@@ -459,12 +509,7 @@ fn policy_actions() -> std::collections::BTreeSet<String> {
             Some(body) => &body[..body.find(']').unwrap()],
             None => &rest[..rest.find('\n').unwrap()],
         };
-        actions.extend(
-            list.split('"')
-                .skip(1)
-                .step_by(2)
-                .map(String::from),
-        );
+        actions.extend(list.split('"').skip(1).step_by(2).map(String::from));
     }
     actions
 }

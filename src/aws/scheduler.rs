@@ -75,7 +75,12 @@ pub async fn set_enabled(aws: &Aws, name: &str, enable: bool) -> Result<Change> 
         .set_kms_key_arn(current.kms_key_arn().map(String::from))
         .set_action_after_completion(current.action_after_completion().cloned())
         .flexible_time_window(flexible)
-        .target(current.target().cloned().ok_or_else(|| incomplete("target"))?)
+        .target(
+            current
+                .target()
+                .cloned()
+                .ok_or_else(|| incomplete("target"))?,
+        )
         .state(wanted)
         .send()
         .await

@@ -174,7 +174,9 @@ fn print_control(ctx: &Context, outlook: &Result<Option<control::Outlook>>) {
         "idle_timeout {}, grace {}, max_uptime {}, monthly_budget_usd {}",
         human_duration(c.idle_timeout),
         human_duration(c.idle_grace),
-        c.max_uptime.map(human_duration).unwrap_or_else(|| "none".into()),
+        c.max_uptime
+            .map(human_duration)
+            .unwrap_or_else(|| "none".into()),
         c.monthly_budget_usd
             .map(|b| format!("${b:.2}"))
             .unwrap_or_else(|| "none".into())
@@ -221,8 +223,12 @@ fn print_control(ctx: &Context, outlook: &Result<Option<control::Outlook>>) {
     };
     let scheduled = match o.schedule_enabled {
         Some(true) => "the control plane will take it down",
-        Some(false) => "the control-plane schedule is DISABLED: run `meetctl up` again to enable it",
-        None => "no control plane deployed (infra/ control_plane_enabled): run `meetctl down` yourself",
+        Some(false) => {
+            "the control-plane schedule is DISABLED: run `meetctl up` again to enable it"
+        }
+        None => {
+            "no control plane deployed (infra/ control_plane_enabled): run `meetctl down` yourself"
+        }
     };
     println!("  goes down      {when}; {scheduled}");
 }

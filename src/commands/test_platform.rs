@@ -319,10 +319,13 @@ pub async fn run(ctx: &Context, args: &TestPlatformArgs) -> Result<u8> {
                 ctx,
                 &mut interrupt,
                 "up",
-                Box::pin(up::run(ctx, &up::UpOptions {
-                    dry_run: false,
-                    for_seconds: None,
-                })),
+                Box::pin(up::run(
+                    ctx,
+                    &up::UpOptions {
+                        dry_run: false,
+                        for_seconds: None,
+                    },
+                )),
             )
             .await;
         if upped.is_some() {

@@ -65,8 +65,9 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
     match outcome {
         Ok(Some((ingress, session))) => {
             if let Err(e) = control::after_up(ctx, &session).await {
-                ctx.out
-                    .line(&format!("warning: could not add this run to the history ({e})"));
+                ctx.out.line(&format!(
+                    "warning: could not add this run to the history ({e})"
+                ));
             }
             print_summary(ctx, &base, &domain, &ingress, started)?;
             Ok(())

@@ -72,11 +72,19 @@ pub struct Input {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Reason {
     /// Nobody connected for `idle_timeout`.
-    Idle { idle_seconds: u64 },
-    MaxUptime { limit_seconds: u64 },
+    Idle {
+        idle_seconds: u64,
+    },
+    MaxUptime {
+        limit_seconds: u64,
+    },
     /// `up --for`.
-    OneOffCap { until: i64 },
-    MonthlyBudget { budget_usd: f64 },
+    OneOffCap {
+        until: i64,
+    },
+    MonthlyBudget {
+        budget_usd: f64,
+    },
 }
 
 impl std::fmt::Display for Reason {
@@ -110,10 +118,16 @@ pub struct Deadline {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Decision {
-    Keep { next_down: Deadline },
+    Keep {
+        next_down: Deadline,
+    },
     /// A hard cap is near; people in the meeting should be told.
-    Warn { next_down: Deadline },
-    Down { reason: Reason },
+    Warn {
+        next_down: Deadline,
+    },
+    Down {
+        reason: Reason,
+    },
 }
 
 /// How long nobody has been connected at `now` (the idle clock): since the
@@ -188,7 +202,10 @@ pub fn decide(input: &Input) -> Decision {
         };
         return Decision::Down { reason };
     }
-    let next_down = all.into_iter().next().expect("the idle deadline is always there");
+    let next_down = all
+        .into_iter()
+        .next()
+        .expect("the idle deadline is always there");
     let hard = !matches!(next_down.reason, Reason::Idle { .. });
     if hard && next_down.at - input.now <= WARN_BEFORE.as_secs() as i64 {
         Decision::Warn { next_down }
@@ -286,7 +303,9 @@ mod tests {
         ));
         assert!(matches!(
             decide(&input(UP + 15 * MIN, None)),
-            Decision::Down { reason: Reason::Idle { .. } }
+            Decision::Down {
+                reason: Reason::Idle { .. }
+            }
         ));
     }
 
@@ -295,9 +314,16 @@ mod tests {
         let mut i = input(UP + 5 * MIN, None);
         i.caps.idle_timeout = Duration::from_secs(60);
         i.caps.idle_grace = Duration::from_secs(20 * 60);
-        assert!(matches!(decide(&i), Decision::Keep { next_down } if next_down.at == UP + 20 * MIN));
+        assert!(
+            matches!(decide(&i), Decision::Keep { next_down } if next_down.at == UP + 20 * MIN)
+        );
         i.now = UP + 20 * MIN;
-        assert!(matches!(decide(&i), Decision::Down { reason: Reason::Idle { .. } }));
+        assert!(matches!(
+            decide(&i),
+            Decision::Down {
+                reason: Reason::Idle { .. }
+            }
+        ));
     }
 
     #[test]
@@ -357,7 +383,9 @@ mod tests {
         i.last_active = Some(i.now);
         assert!(matches!(
             decide(&i),
-            Decision::Down { reason: Reason::MonthlyBudget { .. } }
+            Decision::Down {
+                reason: Reason::MonthlyBudget { .. }
+            }
         ));
         let b = i.budget.as_ref().unwrap();
         assert!((b.spent_at(UP, i.now) - 10.0).abs() < 1e-9);
@@ -370,7 +398,9 @@ mod tests {
         });
         assert!(matches!(
             decide(&i),
-            Decision::Down { reason: Reason::MonthlyBudget { .. } }
+            Decision::Down {
+                reason: Reason::MonthlyBudget { .. }
+            }
         ));
     }
 

@@ -149,7 +149,9 @@ pub async fn tick(ctx: &Context) -> Result<TickReport> {
                     format!("wanted down ({reason}) but {e}; the next tick retries"),
                 ),
                 Err(e) => {
-                    tracing::error!("automatic down ({reason}) failed: {e}; the next tick resumes it");
+                    tracing::error!(
+                        "automatic down ({reason}) failed: {e}; the next tick resumes it"
+                    );
                     return Err(e);
                 }
             }
@@ -195,8 +197,7 @@ pub fn check_budget(
     let Some(budget) = c.monthly_budget_usd else {
         return Ok(());
     };
-    let least_seconds = for_seconds
-        .unwrap_or((c.idle_grace.max(c.idle_timeout)).as_secs());
+    let least_seconds = for_seconds.unwrap_or((c.idle_grace.max(c.idle_timeout)).as_secs());
     let spent = history.month_usd_at(now);
     let planned = usd_per_hour * least_seconds as f64 / 3600.0;
     if spent + planned > budget {
@@ -217,7 +218,8 @@ pub fn check_budget(
 /// session and enable the schedule, so even an `up` that fails half-way is
 /// taken down by the control plane.
 pub async fn before_up(ctx: &Context, for_seconds: Option<u64>) -> Result<Session> {
-    let session = record::begin_session(&ctx.aws, &ctx.names, record::now_epoch(), for_seconds).await?;
+    let session =
+        record::begin_session(&ctx.aws, &ctx.names, record::now_epoch(), for_seconds).await?;
     let schedule = ctx.names.control_schedule();
     let step = ctx.out.step("control-plane");
     match scheduler::set_enabled(&ctx.aws, &schedule, true).await? {

@@ -83,7 +83,9 @@ pub async fn begin_session(
 }
 
 pub async fn end_session(aws: &Aws, names: &Names) -> Result<()> {
-    ssm::delete(aws, &names.session_parameter()).await.map(|_| ())
+    ssm::delete(aws, &names.session_parameter())
+        .await
+        .map(|_| ())
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -113,7 +115,8 @@ pub struct History {
 
 /// `YYYY-MM` of an epoch second, UTC.
 pub fn month_of(epoch: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(epoch).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!("{:04}-{:02}", t.year(), u8::from(t.month()))
 }
 

@@ -94,7 +94,10 @@ mod tests {
         let prices = Prices::for_region("us-east-1").unwrap();
         let a = Assumptions::default();
         let idle = month(&prices, &a, 0.0);
-        assert_eq!((idle.invocations, idle.list_usd, idle.after_free_tier_usd), (0.0, 0.0, 0.0));
+        assert_eq!(
+            (idle.invocations, idle.list_usd, idle.after_free_tier_usd),
+            (0.0, 0.0, 0.0)
+        );
         let busy = month(&prices, &a, 200.0);
         assert_eq!(busy.invocations, 2400.0);
         assert!(busy.list_usd > 0.05 && busy.list_usd < 0.5, "{busy:?}");
