@@ -51,18 +51,17 @@ data "aws_iam_policy_document" "function" {
     }
   }
 
-  # Only the project's own load balancer, listeners and target groups (their
-  # names derive from the project, as meetctl names them).
+  # Only the project's own load balancer and target groups (their names
+  # derive from the project, as meetctl names them). Its listeners go with
+  # the load balancer: DeleteListener is never called.
   statement {
     sid = "RemoveTheLoadBalancer"
     actions = [
-      "elasticloadbalancing:DeleteListener",
       "elasticloadbalancing:DeleteLoadBalancer",
       "elasticloadbalancing:DeleteTargetGroup",
     ]
     resources = [
       "${local.elb_prefix}:loadbalancer/net/${var.project_name}-nlb/*",
-      "${local.elb_prefix}:listener/net/${var.project_name}-nlb/*",
       "${local.elb_prefix}:targetgroup/${var.project_name}-*/*",
     ]
   }
