@@ -198,3 +198,18 @@ output "nlb_turn_target_group_arn" {
   description = "ARN of the TCP 3478 target group (coturn) behind the TURN listener of the Terraform-managed NLB (TLS 5349, or TCP 3478 without a certificate), or null."
   value       = one(module.jvb_nlb[*].turn_target_group_arn)
 }
+
+output "control_plane_function_name" {
+  description = "The control plane's Lambda function (null when control_plane_enabled = false)."
+  value       = one(module.control_plane[*].function_name)
+}
+
+output "control_plane_schedule_name" {
+  description = "The schedule meetctl up enables and meetctl down disables (null when control_plane_enabled = false)."
+  value       = one(module.control_plane[*].schedule_name)
+}
+
+output "control_plane_log_group_name" {
+  description = "Where every automatic down is logged with its reason (null when control_plane_enabled = false)."
+  value       = one(module.control_plane[*].log_group_name)
+}

@@ -41,9 +41,11 @@ provider "aws" {
       efs              = endpoints.value
       elbv2            = endpoints.value
       iam              = endpoints.value
+      lambda           = endpoints.value
       logs             = endpoints.value
       route53          = endpoints.value
       s3               = endpoints.value
+      scheduler        = endpoints.value
       servicediscovery = endpoints.value
       ssm              = endpoints.value
       sts              = endpoints.value

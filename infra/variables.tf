@@ -289,3 +289,66 @@ variable "coturn_image_tag" {
     error_message = "coturn_image_tag must be a pinned revision tag like 4.6.2-r12 (X.Y.Z-rN, optionally -debian or -alpine); floating tags such as \"latest\" or \"4.6\" are not allowed."
   }
 }
+
+# ---------------------------------------------------------- control plane ---
+
+variable "control_plane_enabled" {
+  description = "Deploy the control plane (modules/control-plane): a Lambda function, invoked every control_plane_rate_minutes while the platform is up, that runs meetctl down when nobody is connected for idle_timeout, past max_uptime, or over monthly_budget_usd. Needs control_plane_zip."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.control_plane_enabled || var.control_plane_zip != null
+    error_message = "control_plane_enabled = true needs control_plane_zip: run scripts/build-lambda.sh and pass its zip (target/lambda/meetctl-control.zip)."
+  }
+}
+
+variable "control_plane_zip" {
+  description = "The Lambda zip scripts/build-lambda.sh builds (holds `bootstrap`). Only used when control_plane_enabled = true."
+  type        = string
+  default     = null
+}
+
+variable "control_plane_rate_minutes" {
+  description = "How often the control plane looks while the platform is up, in minutes. The worst-case time from the last participant leaving to `down` starting is idle_timeout plus this plus the metrics' delay (about a minute)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.control_plane_rate_minutes >= 1 && var.control_plane_rate_minutes <= 15 && floor(var.control_plane_rate_minutes) == var.control_plane_rate_minutes
+    error_message = "control_plane_rate_minutes must be a whole number from 1 to 15."
+  }
+}
+
+variable "idle_timeout" {
+  description = "meetctl idle_timeout for the control plane: down after nobody was connected this long (15m, 30m, 1h, ...). Keep it equal to the CLI's."
+  type        = string
+  default     = "15m"
+
+  validation {
+    condition     = can(regex("^([0-9]+[smhd])+$", var.idle_timeout))
+    error_message = "idle_timeout must be a span such as 15m, 1h or 1h30m."
+  }
+}
+
+variable "max_uptime" {
+  description = "meetctl max_uptime for the control plane: never up longer, even with people in it (e.g. 8h). Null: no cap."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.max_uptime == null || can(regex("^([0-9]+[smhd])+$", var.max_uptime))
+    error_message = "max_uptime must be null or a span such as 8h or 1d."
+  }
+}
+
+variable "monthly_budget_usd" {
+  description = "meetctl monthly_budget_usd for the control plane: down when this month's running cost reaches it. Null: no budget."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.monthly_budget_usd == null || try(var.monthly_budget_usd > 0, false)
+    error_message = "monthly_budget_usd must be null or a positive amount."
+  }
+}

@@ -179,7 +179,7 @@ if [ "$MEETCTL_BIN" = "$DEFAULT_MEETCTL_BIN" ]; then
   # Built as `cargo test` builds it (features unified with the dev-dependencies)
   # rather than by `cargo build`, whose feature set differs and would compile
   # the whole AWS SDK a second time (~10 min and ~7 GB per crate on 2 cores).
-  echo "    building meetctl (cargo test --no-run; incremental, may wait for the cargo lock)"
+  echo "    building meetctl and meetctl-control (cargo test --no-run; incremental, may wait for the cargo lock)"
   (cd "$ROOT" && cargo test --locked --quiet --no-run)
 elif [ ! -x "$MEETCTL_BIN" ]; then
   echo "tf-e2e: MEETCTL_BIN=$MEETCTL_BIN does not exist" >&2
@@ -228,10 +228,29 @@ tar -C "$ROOT/infra" --exclude=.terraform --exclude='*.tfstate' --exclude='*.tfs
 # hosted_zone_id is not passed to Terraform: with create_certificate = false
 # infra/ only echoes it as an output, and its validation (^Z...) rejects
 # moto's zone ids, which do not start with Z. meetctl gets it directly.
+# The control plane's zip: the function binary as `bootstrap` (the emulator
+# stores it and never runs it; scripts/build-lambda.sh makes the release zip).
+CONTROL_BIN="$(dirname "$MEETCTL_BIN")/meetctl-control"
+CONTROL_ZIP="$WORK/meetctl-control.zip"
+if [ -x "$CONTROL_BIN" ]; then
+  "$PY" - "$CONTROL_BIN" "$CONTROL_ZIP" <<'PY'
+import sys, zipfile
+info = zipfile.ZipInfo("bootstrap", date_time=(2020, 1, 1, 0, 0, 0))
+info.external_attr = 0o100755 << 16
+with open(sys.argv[1], "rb") as f, zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr(info, f.read())
+PY
+else
+  echo "tf-e2e: $CONTROL_BIN not found (build it with: cargo build --bin meetctl-control)" >&2
+  exit 2
+fi
+
 TF_VARS=(
   "aws_endpoint_url=$ENDPOINT"
   "domain_name=$DOMAIN"
   "certificate_arn=$CERT_ARN"
+  "control_plane_enabled=true"
+  "control_plane_zip=$CONTROL_ZIP"
 )
 TF_VAR_ARGS=()
 for v in "${TF_VARS[@]}"; do TF_VAR_ARGS+=(-var "$v"); done
@@ -255,6 +274,33 @@ SG_ID="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["security
 
 log "checks: what terraform built"
 assert_py base --outputs "$WORK/outputs.json"
+
+# control_plane_field FIELD: the function's runtime/handler/architecture, or
+# the schedule's state/expression/target, as the emulator has them.
+control_plane_field() {
+  "$PY" - "$ENDPOINT" "$REGION" "$PROJECT-control" "$1" <<'PY'
+import sys, boto3
+endpoint, region, name, field = sys.argv[1:]
+kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+if field.startswith("schedule."):
+    s = boto3.client("scheduler", **kw).get_schedule(Name=name)
+    print({"schedule.state": s["State"], "schedule.expression": s["ScheduleExpression"],
+           "schedule.target": s["Target"]["Arn"].rsplit(":", 1)[-1]}[field])
+else:
+    c = boto3.client("lambda", **kw).get_function(FunctionName=name)["Configuration"]
+    print({"runtime": c["Runtime"], "handler": c["Handler"], "arch": ",".join(c["Architectures"]),
+           "project": c["Environment"]["Variables"]["MEETCTL_PROJECT"]}[field])
+PY
+}
+field_is() { [ "$(control_plane_field "$1" 2>/dev/null)" = "$2" ]; }
+function_deployed() {
+  field_is runtime provided.al2023 && field_is handler bootstrap && field_is arch x86_64 && field_is project "$PROJECT"
+}
+schedule_created_disabled() {
+  field_is schedule.state DISABLED && field_is schedule.expression "rate(5 minutes)" && field_is schedule.target "$PROJECT-control"
+}
+check "control plane: function $PROJECT-control runs bootstrap on provided.al2023 x86_64 for $PROJECT" function_deployed
+check "control plane: the schedule (rate 5 minutes) invokes the function and is created DISABLED" schedule_created_disabled
 
 # infra/ adopts the VPC's default security group (to strip its rules) and the
 # provider's default_tags put Project on it too: meetctl must pick the group
@@ -300,6 +346,7 @@ meetctl_round() {
     else
       assert_py up --managed-by "$managed_by"
     fi
+    check "control plane: up enabled the schedule (ingress $ingress)" field_is schedule.state ENABLED
 
     log "meetctl (ingress $ingress): status"
     local status_log="$LOGS/meetctl-status-$ingress.log"
@@ -322,6 +369,7 @@ meetctl_round() {
   if [ "$ingress" = terraform ]; then
     check "module.jvb_nlb is gone from the terraform state" nlb_not_in_state
   fi
+  check "control plane: down disabled the schedule (ingress $ingress)" field_is schedule.state DISABLED
   assert_py down
 }
 

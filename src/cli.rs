@@ -32,6 +32,7 @@ fn after_help() -> String {
          meetctl check                          prove a meeting can happen, link by link\n  \
          meetctl test-platform                  up → check → down as one self-test, with a report\n  \
          meetctl down                           remove every billable piece\n  \
+         meetctl history                        the last ups and downs, who or what triggered them, their cost\n  \
          meetctl cost                           idle, hourly and monthly cost against the alternatives\n  \
          meetctl users add alice                an account for the secure domain (auth = \"internal\")\n\n\
          Exit codes:\n  \
@@ -125,6 +126,10 @@ pub enum Command {
         /// Print the ordered plan; make no change (only read calls)
         #[arg(long)]
         dry_run: bool,
+        /// A one-off cap: the control plane takes the platform down this long
+        /// after `up`, even with people in it (e.g. 2h, 90m, 1h30m)
+        #[arg(long = "for", value_name = "SPAN")]
+        for_span: Option<String>,
     },
     /// Remove every billable piece and prove nothing tagged for the project remains
     Down {
@@ -167,6 +172,13 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// The last ups and downs: when, who or what triggered them (a person, the
+    /// control plane and why), how long the platform ran and what it cost;
+    /// this month's hours against monthly_budget_usd
+    History {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        output: OutputFormat,
     },
     /// Inspect the configuration
     Config {
@@ -320,11 +332,24 @@ async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
     // each retry an endpoint that is down with backoff for seconds.
     aws::check_endpoint_reachable(&ctx.aws).await?;
     match command {
-        Command::Up { dry_run } => {
-            commands::up::run(ctx, &commands::up::UpOptions { dry_run: *dry_run }).await?
+        Command::Up { dry_run, for_span } => {
+            let for_seconds = match for_span {
+                Some(span) => Some(
+                    crate::config::validate_span("--for", span, (5 * 60, 31 * 86_400))?.as_secs(),
+                ),
+                None => None,
+            };
+            let opts = commands::up::UpOptions {
+                dry_run: *dry_run,
+                for_seconds,
+            };
+            commands::up::run(ctx, &opts).await?
         }
         Command::Down { dry_run } => {
-            commands::down::run(ctx, &commands::down::DownOptions { dry_run: *dry_run }).await?
+            commands::down::run(ctx, &commands::down::DownOptions::cli(*dry_run)).await?
+        }
+        Command::History { output } => {
+            commands::history::run(ctx, *output == OutputFormat::Json).await?
         }
         Command::Status { output } => {
             let verdict = commands::status::run(ctx, *output == OutputFormat::Json).await?;

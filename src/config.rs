@@ -46,6 +46,10 @@ enum Kind {
     Seconds,
     Millis,
     Whole,
+    /// A span of time: `90s`, `15m`, `2h`, `1h30m`, `7d`, or whole seconds.
+    Span,
+    /// An amount in US dollars, e.g. 25 or 12.50.
+    Usd,
 }
 
 struct KeySpec {
@@ -209,6 +213,26 @@ const KEYS: &[KeySpec] = &[
         "check_retry_timeout",
         Kind::Seconds,
         "seconds `test-platform` retries `check` until every check passes",
+    ),
+    key(
+        "idle_timeout",
+        Kind::Span,
+        "the control plane runs `down` after nobody was connected this long (e.g. 15m)",
+    ),
+    key(
+        "idle_grace",
+        Kind::Span,
+        "no idle shutdown this soon after `up` (people are still joining), e.g. 10m",
+    ),
+    key(
+        "max_uptime",
+        Kind::Span,
+        "never up longer than this, even with people in it (e.g. 8h); default: no cap",
+    ),
+    key(
+        "monthly_budget_usd",
+        Kind::Usd,
+        "`up` refuses and the control plane runs `down` when this month's running cost reaches it",
     ),
 ];
 
@@ -423,6 +447,19 @@ pub struct CheckSettings {
     pub retry_timeout: Duration,
 }
 
+/// When the platform goes down by itself (the control plane, issue 12).
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlSettings {
+    /// Nobody connected this long: `down`.
+    pub idle_timeout: Duration,
+    /// No idle shutdown this soon after `up`.
+    pub idle_grace: Duration,
+    /// Never up longer, even with people in it.
+    pub max_uptime: Option<Duration>,
+    /// This month's running cost may not pass it.
+    pub monthly_budget_usd: Option<f64>,
+}
+
 /// The effective, validated configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -448,6 +485,7 @@ pub struct Config {
     pub lock_ttl: Duration,
     pub poll_interval: Duration,
     pub check: CheckSettings,
+    pub control: ControlSettings,
     pub config_file: Option<PathBuf>,
     /// (key, shown value, source) in key order, for `config show`.
     pub provenance: Vec<(&'static str, String, Source)>,
@@ -587,6 +625,10 @@ fn file_layer(path: &Path) -> Result<Vec<(&'static str, Raw)>> {
                 Raw::List(list)
             }
             (Kind::Seconds | Kind::Millis | Kind::Whole, toml::Value::Integer(i)) => Raw::Int(i),
+            (Kind::Span, toml::Value::String(s)) => Raw::Text(s),
+            (Kind::Span, toml::Value::Integer(i)) => Raw::Text(i.to_string()),
+            (Kind::Usd, toml::Value::Integer(i)) => Raw::Text(i.to_string()),
+            (Kind::Usd, toml::Value::Float(f)) => Raw::Text(f.to_string()),
             (_, other) => return Err(wrong_type(spec, &other.to_string())),
         };
         out.push((spec.name, raw));
@@ -604,6 +646,8 @@ fn wrong_type(spec: &KeySpec, got: &str) -> Error {
         Kind::Seconds => format!("a whole number of seconds, e.g. {} = 600", spec.name),
         Kind::Millis => format!("a whole number of milliseconds, e.g. {} = 2000", spec.name),
         Kind::Whole => format!("a whole number, e.g. {} = 2048", spec.name),
+        Kind::Span => format!("a span of time, e.g. {} = \"15m\"", spec.name),
+        Kind::Usd => format!("an amount in USD, e.g. {} = 25", spec.name),
     };
     Error::config(
         spec.name,
@@ -632,7 +676,7 @@ fn env_layer(env: &BTreeMap<String, String>) -> Result<Vec<(&'static str, Raw)>>
 /// Parses a value given as text (env or flag) according to its key's kind.
 fn parse_text(spec: &KeySpec, value: &str, place: &str) -> Result<Raw> {
     match spec.kind {
-        Kind::Text => Ok(Raw::Text(value.to_string())),
+        Kind::Text | Kind::Span | Kind::Usd => Ok(Raw::Text(value.to_string())),
         Kind::List => Ok(Raw::List(
             value
                 .split(',')
@@ -721,6 +765,31 @@ impl Builder {
         let value = validate(value)?;
         self.record(name, value.to_string(), source);
         Ok(value)
+    }
+
+    /// A span key; `default` None means unset (shown as such).
+    fn span(
+        &mut self,
+        name: &'static str,
+        default: Option<u64>,
+        range: (u64, u64),
+    ) -> Result<Option<Duration>> {
+        match (self.text(name), default) {
+            (Some((v, src)), _) if !v.is_empty() => {
+                let d = validate_span(name, &v, range)?;
+                self.record(name, crate::output::human_duration(d), src);
+                Ok(Some(d))
+            }
+            (_, Some(secs)) => {
+                let d = Duration::from_secs(secs);
+                self.record(name, crate::output::human_duration(d), Source::Default);
+                Ok(Some(d))
+            }
+            (_, None) => {
+                self.record(name, "(unset)", Source::Default);
+                Ok(None)
+            }
+        }
     }
 
     fn duration(&mut self, name: &'static str, default: u64) -> Result<Duration> {
@@ -871,6 +940,7 @@ fn build(
     let lock_ttl = b.duration("lock_ttl", 3600)?;
     let poll_interval = b.duration("poll_interval_ms", 2000)?;
     let check = check_settings(&mut b)?;
+    let control = control_settings(&mut b)?;
     Ok(Config {
         project,
         domain,
@@ -893,6 +963,7 @@ fn build(
         lock_ttl,
         poll_interval,
         check,
+        control,
         config_file,
         provenance: b.provenance,
     })
@@ -971,6 +1042,82 @@ fn check_settings(b: &mut Builder) -> Result<CheckSettings> {
         timeout: b.duration("check_timeout", 10)?,
         retry_timeout: b.duration("check_retry_timeout", 900)?,
     })
+}
+
+fn control_settings(b: &mut Builder) -> Result<ControlSettings> {
+    const MINUTE: u64 = 60;
+    const DAY: u64 = 86_400;
+    let idle_timeout = b.span("idle_timeout", Some(15 * MINUTE), (MINUTE, DAY))?;
+    let idle_grace = b.span("idle_grace", Some(10 * MINUTE), (0, DAY))?;
+    let max_uptime = b.span("max_uptime", None, (5 * MINUTE, 31 * DAY))?;
+    let monthly_budget_usd = b
+        .optional("monthly_budget_usd", validate_budget)?
+        .map(|v| v.parse().expect("validated amount"));
+    Ok(ControlSettings {
+        idle_timeout: idle_timeout.expect("has a default"),
+        idle_grace: idle_grace.expect("has a default"),
+        max_uptime,
+        monthly_budget_usd,
+    })
+}
+
+/// `90s`, `15m`, `2h`, `1h30m`, `7d`, or whole seconds; None when malformed.
+pub fn parse_span(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return None,
+        };
+        let n: u64 = std::mem::take(&mut number).parse().ok()?;
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    (number.is_empty() && !text.is_empty()).then(|| Duration::from_secs(total))
+}
+
+/// A span for `key` between `min` and `max` seconds, as an error naming the key.
+pub fn validate_span(key: &str, text: &str, (min, max): (u64, u64)) -> Result<Duration> {
+    let shown = |s: u64| crate::output::human_duration(Duration::from_secs(s));
+    match parse_span(text) {
+        Some(d) if (min..=max).contains(&d.as_secs()) => Ok(d),
+        Some(_) => Err(Error::config(
+            key,
+            format!("`{text}` is out of range"),
+            format!(
+                "give a span from {} to {}, e.g. 15m or 2h",
+                shown(min),
+                shown(max)
+            ),
+        )),
+        None => Err(Error::config(
+            key,
+            format!("`{text}` is not a span of time"),
+            "write it as a number with a unit: 90s, 15m, 2h, 1h30m or 7d",
+        )),
+    }
+}
+
+fn validate_budget(v: &str) -> Result<String> {
+    match v.parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd > 0.0 => Ok(format!("{usd}")),
+        _ => Err(Error::config(
+            "monthly_budget_usd",
+            format!("`{v}` is not a positive amount in USD"),
+            "give an amount such as 25 or 12.50, or unset monthly_budget_usd for no budget",
+        )),
+    }
 }
 
 /// `ip`, `ip:port`, `[v6]:port` or a bare IPv6 address; a missing port is `default_port`.
@@ -1710,6 +1857,65 @@ mod tests {
         );
         for bad in ["jwt", "ldap", "Internal", "yes"] {
             assert_eq!(err_key(load(None, &[("MEETCTL_AUTH", bad)], &[])), "auth");
+        }
+    }
+
+    #[test]
+    fn control_caps_default_parse_and_validate() {
+        let c = load(None, &[], &[]).unwrap();
+        assert_eq!(c.control.idle_timeout, Duration::from_secs(900));
+        assert_eq!(c.control.idle_grace, Duration::from_secs(600));
+        assert!(c.control.max_uptime.is_none() && c.control.monthly_budget_usd.is_none());
+        let c = load(
+            Some("idle_timeout = \"20m\"\nmonthly_budget_usd = 12.5\nmax_uptime = 7200"),
+            &[("MEETCTL_IDLE_GRACE", "1h30m")],
+            &[("max_uptime", "8h")],
+        )
+        .unwrap();
+        assert_eq!(c.control.idle_timeout, Duration::from_secs(1200));
+        assert_eq!(c.control.idle_grace, Duration::from_secs(5400));
+        assert_eq!(c.control.max_uptime, Some(Duration::from_secs(8 * 3600)));
+        assert_eq!(c.control.monthly_budget_usd, Some(12.5));
+        assert_eq!(source_of(&c, "max_uptime"), Source::Flag);
+        let c = load(Some("monthly_budget_usd = 30"), &[], &[]).unwrap();
+        assert_eq!(c.control.monthly_budget_usd, Some(30.0));
+        for (key, value) in [
+            ("idle_timeout", "fifteen"),
+            ("idle_timeout", "10s"),
+            ("idle_timeout", "15x"),
+            ("idle_timeout", "m"),
+            ("max_uptime", "60d"),
+            ("monthly_budget_usd", "-3"),
+            ("monthly_budget_usd", "ten"),
+            ("monthly_budget_usd", "0"),
+        ] {
+            assert_eq!(
+                err_key(load(None, &[], &[(key, value)])),
+                key,
+                "{key}={value}"
+            );
+        }
+        assert_eq!(
+            err_key(load(Some("monthly_budget_usd = \"lots\""), &[], &[])),
+            "monthly_budget_usd"
+        );
+        assert_eq!(
+            err_key(load(Some("idle_timeout = true"), &[], &[])),
+            "idle_timeout"
+        );
+    }
+
+    #[test]
+    fn spans_read_like_people_write_them() {
+        let s = |t: &str| parse_span(t).map(|d| d.as_secs());
+        assert_eq!(s("90"), Some(90));
+        assert_eq!(s("90s"), Some(90));
+        assert_eq!(s("15m"), Some(900));
+        assert_eq!(s("2h"), Some(7200));
+        assert_eq!(s("1h30m"), Some(5400));
+        assert_eq!(s("7d"), Some(604_800));
+        for bad in ["", "h", "2h30", "2 h", "-5m", "1.5h"] {
+            assert_eq!(s(bad), None, "{bad}");
         }
     }
 

@@ -70,6 +70,22 @@ impl Names {
         format!("/{}/turn_static_auth_secret", self.project)
     }
 
+    /// When the platform came up and its one-off cap (`up --for`), written
+    /// by `up`, deleted by `down`; the control plane reads it.
+    pub fn session_parameter(&self) -> String {
+        format!("/{}/meetctl/session", self.project)
+    }
+
+    /// The last ups and downs and this month's running hours (`meetctl history`).
+    pub fn history_parameter(&self) -> String {
+        format!("/{}/meetctl/history", self.project)
+    }
+
+    /// The EventBridge Scheduler schedule of the control plane (infra/ control_plane module).
+    pub fn control_schedule(&self) -> String {
+        format!("{}-control", self.project)
+    }
+
     /// Jitsi component passwords and the TURN secret the task definition
     /// reads from SSM.
     pub fn secret_parameters(&self) -> Vec<String> {

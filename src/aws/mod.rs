@@ -3,11 +3,13 @@
 //! refuses anything that is not a read.
 
 pub mod acm;
+pub mod cloudwatch;
 pub mod ec2;
 pub mod ecs;
 pub mod elb;
 pub mod exec;
 pub mod route53;
+pub mod scheduler;
 pub mod ssm;
 pub mod sts;
 
@@ -121,6 +123,8 @@ pub struct Aws {
     pub route53: aws_sdk_route53::Client,
     pub acm: aws_sdk_acm::Client,
     pub ce: aws_sdk_costexplorer::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
     pub ledger: CallLedger,
 }
 
@@ -164,6 +168,8 @@ impl Aws {
             route53: client!(aws_sdk_route53),
             acm: client!(aws_sdk_acm),
             ce: client!(aws_sdk_costexplorer),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            scheduler: client!(aws_sdk_scheduler),
             ledger,
         }
     }

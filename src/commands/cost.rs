@@ -180,8 +180,17 @@ struct Report<'a> {
     break_even: Vec<BreakEven>,
     alternatives: &'a [Shape],
     prices: Vec<&'a Price>,
+    /// The optional control plane (infra/ control_plane_enabled) at 0 hours
+    /// up and at each scenario's hours: nothing at idle.
+    control_plane: ControlPlaneReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     chart: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ControlPlaneReport {
+    assumptions: crate::cost::control_plane::Assumptions,
+    months: Vec<crate::cost::control_plane::Month>,
 }
 
 /// The model; needs no AWS account.
@@ -215,6 +224,7 @@ pub fn run_model(config: &Config, args: &CostArgs) -> Result<()> {
         break_even: model.break_even(),
         alternatives: &model.alternatives,
         prices: prices.entries().collect(),
+        control_plane: control_plane_report(&prices, &hours),
         chart: args.chart.as_ref().map(|p| p.display().to_string()),
     };
     if args.output == OutputFormat::Json {
@@ -226,6 +236,57 @@ pub fn run_model(config: &Config, args: &CostArgs) -> Result<()> {
         print_model(config, &prices, &model, &report);
     }
     Ok(())
+}
+
+fn control_plane_report(prices: &Prices, hours: &[f64]) -> ControlPlaneReport {
+    let assumptions = crate::cost::control_plane::Assumptions::default();
+    let mut all = vec![0.0];
+    all.extend(hours.iter().copied().filter(|h| *h > 0.0));
+    let months = all
+        .iter()
+        .map(|h| crate::cost::control_plane::month(prices, &assumptions, *h))
+        .collect();
+    ControlPlaneReport {
+        assumptions,
+        months,
+    }
+}
+
+fn print_control_plane(report: &ControlPlaneReport) {
+    let a = &report.assumptions;
+    println!("Control plane (optional, infra/ control_plane_enabled: idle auto-shutdown, max_uptime, budget)");
+    println!("  idle: $0.00 per month. `down` disables its schedule, so nothing invokes the function while");
+    println!("  the platform is down; the function, its role and its empty log group cost nothing to exist.");
+    let mut rows = vec![vec![
+        "hours up".to_string(),
+        "invocations".into(),
+        "GB-s".into(),
+        "list USD".into(),
+        "after free tier".into(),
+    ]];
+    for m in &report.months {
+        rows.push(vec![
+            qty(m.hours_up),
+            qty(m.invocations),
+            qty(m.gb_seconds),
+            format!("${:.4}", m.list_usd),
+            format!("${:.4}", m.after_free_tier_usd),
+        ]);
+    }
+    for line in table(&rows, &[0, 1, 2, 3, 4]) {
+        println!("  {line}");
+    }
+    println!(
+        "  assumes a tick every {} min while up ({} s at {} GB), one automatic down per {} h meeting ({} s), {} metric reads and {} KB of log per tick",
+        qty(a.rate_minutes),
+        qty(a.seconds_per_tick),
+        qty(a.memory_gb),
+        qty(a.hours_per_meeting),
+        qty(a.seconds_per_down),
+        qty(a.metric_requests_per_tick),
+        qty(a.log_bytes_per_tick / 1024.0)
+    );
+    println!();
 }
 
 /// Rows as aligned columns; numbers (columns in `right`) aligned right.
@@ -380,6 +441,7 @@ fn print_model(config: &Config, prices: &Prices, m: &Model, report: &Report) {
     println!();
     println!("Hours up: from `up` to `down`, start-up and idle time included; a month is {HOURS_PER_MONTH} h.");
     println!();
+    print_control_plane(&report.control_plane);
     print_sources(prices, p.capacity_provider == CapacityProvider::FargateSpot);
     if let Some(path) = &report.chart {
         println!("chart written to {path}");

@@ -14,6 +14,21 @@ use crate::Context;
 
 pub struct DownOptions {
     pub dry_run: bool,
+    /// Who runs it, for the history: `cli:<user>@<host>`, `control-plane`, ...
+    pub by: String,
+    /// Why, when not a person's choice (the control plane's reason).
+    pub reason: Option<String>,
+}
+
+impl DownOptions {
+    /// A `down` a person runs at the CLI.
+    pub fn cli(dry_run: bool) -> Self {
+        DownOptions {
+            dry_run,
+            by: crate::control::record::cli_trigger(),
+            reason: None,
+        }
+    }
 }
 
 pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
@@ -41,20 +56,36 @@ pub async fn run(ctx: &Context, opts: &DownOptions) -> Result<()> {
         return Ok(());
     }
     let was_idle = observed.is_idle();
-    // The rate for the report is read while the teardown waits.
-    let (outcome, rate) = tokio::join!(
-        with_lock(ctx, "down", teardown(ctx, &observed)),
-        state::hourly_rate(ctx, &observed)
-    );
+    let outcome = with_lock(ctx, "down", async {
+        // The rate for the report is read while the teardown waits.
+        let (torn_down, rate) = tokio::join!(
+            teardown(ctx, &observed),
+            state::hourly_rate(ctx, &observed)
+        );
+        torn_down?;
+        // Still under the lock, so a concurrent `up` cannot start a session
+        // this would end. Nothing billable remains either way.
+        let usd_per_hour = match &rate {
+            Ok(Some(Ok(r))) => Some(*r),
+            _ => None,
+        };
+        if let Err(e) = crate::control::after_down(ctx, &observed, usd_per_hour, opts).await {
+            ctx.out.line(&format!(
+                "warning: could not update the session, history or control-plane schedule ({e}); re-run `meetctl down` to retry"
+            ));
+        }
+        Ok(rate)
+    })
+    .await;
     match outcome {
-        Ok(()) if was_idle => {
+        Ok(_) if was_idle => {
             println!(
                 "meetctl down: already down (idle); verified nothing billable remains ({})",
                 human_duration(started.elapsed())
             );
             Ok(())
         }
-        Ok(()) => {
+        Ok(rate) => {
             print_report(ctx, &observed, rate, started);
             Ok(())
         }

@@ -6,6 +6,7 @@ pub mod config_show;
 pub mod cost;
 pub mod down;
 pub mod iam_policy;
+pub mod history;
 pub mod register_targets;
 pub mod status;
 pub mod test_platform;

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::cost::PriceUnknown;
+use crate::control::{self, decision::Decision};
 use crate::error::Result;
 use crate::output::human_duration;
 use crate::state::{self, Assessment, Observed, Verdict};
@@ -21,6 +22,8 @@ struct Report<'a> {
     /// Set when the region has no prices: why, and how to add them.
     #[serde(skip_serializing_if = "Option::is_none")]
     price_unknown: Option<&'a PriceUnknown>,
+    /// The control plane's view: idle clock, caps, when it goes down.
+    control: Option<&'a control::Outlook>,
     observed: &'a Observed,
 }
 
@@ -41,6 +44,8 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
         (Some(Ok(r)), Some(d)) => Some(r * d.as_secs_f64() / 3600.0),
         _ => None,
     };
+    // Status must not fail because metrics cannot be read: say so instead.
+    let outlook = control::outlook(ctx, &observed, control::record::now_epoch()).await;
     if json {
         let report = Report {
             project: &ctx.config.project,
@@ -52,6 +57,7 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
             cost_so_far_usd: so_far,
             usd_per_hour: rate.as_ref().and_then(|r| r.as_ref().ok().copied()),
             price_unknown: rate.as_ref().and_then(|r| r.as_ref().err()),
+            control: outlook.as_ref().ok().and_then(|o| o.as_ref()),
             observed: &observed,
         };
         println!(
@@ -60,6 +66,7 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
         );
     } else {
         print_text(ctx, &observed, &assessment, up_for, rate.as_ref(), so_far);
+        print_control(ctx, &outlook);
     }
     Ok(assessment.verdict)
 }
@@ -172,4 +179,70 @@ fn print_text(
     for f in &a.fixes {
         println!("  fix            {f}");
     }
+}
+
+/// The idle clock, the caps and when the platform goes down by itself.
+fn print_control(ctx: &Context, outlook: &Result<Option<control::Outlook>>) {
+    let c = &ctx.config.control;
+    let caps = format!(
+        "idle_timeout {}, grace {}, max_uptime {}, monthly_budget_usd {}",
+        human_duration(c.idle_timeout),
+        human_duration(c.idle_grace),
+        c.max_uptime
+            .map(human_duration)
+            .unwrap_or_else(|| "none".into()),
+        c.monthly_budget_usd
+            .map(|b| format!("${b:.2}"))
+            .unwrap_or_else(|| "none".into())
+    );
+    let o = match outlook {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("  auto-down      nothing up; caps: {caps}");
+            return;
+        }
+        Err(e) => {
+            println!("  auto-down      unknown: {e}");
+            return;
+        }
+    };
+    let idle = human_duration(std::time::Duration::from_secs(o.idle_seconds));
+    println!(
+        "  idle clock     {idle} with nobody connected ({} minute(s) with traffic since up)",
+        o.minutes_with_data
+    );
+    if let Some(until) = o.input.caps.until {
+        println!("  up --for       until {}", control::utc(until));
+    }
+    if let Some(b) = &o.input.budget {
+        println!(
+            "  budget         ${:.2} of ${:.2} spent this month",
+            b.spent_at(o.input.up_since, o.input.now),
+            b.monthly_usd
+        );
+    }
+    println!("  caps           {caps}");
+    let when = match &o.decision {
+        Decision::Keep { next_down } | Decision::Warn { next_down } => format!(
+            "at {} ({}){}",
+            control::utc(next_down.at),
+            next_down.reason,
+            if matches!(next_down.reason, control::decision::Reason::Idle { .. }) {
+                ", unless someone connects first"
+            } else {
+                ", whoever is connected"
+            }
+        ),
+        Decision::Down { reason } => format!("now: {reason}"),
+    };
+    let scheduled = match o.schedule_enabled {
+        Some(true) => "the control plane will take it down",
+        Some(false) => {
+            "the control-plane schedule is DISABLED: run `meetctl up` again to enable it"
+        }
+        None => {
+            "no control plane deployed (infra/ control_plane_enabled): run `meetctl down` yourself"
+        }
+    };
+    println!("  goes down      {when}; {scheduled}");
 }

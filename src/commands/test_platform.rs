@@ -322,7 +322,13 @@ pub async fn run(ctx: &Context, args: &TestPlatformArgs) -> Result<u8> {
                 ctx,
                 &mut interrupt,
                 "up",
-                Box::pin(up::run(ctx, &up::UpOptions { dry_run: false })),
+                Box::pin(up::run(
+                    ctx,
+                    &up::UpOptions {
+                        dry_run: false,
+                        for_seconds: None,
+                    },
+                )),
             )
             .await;
         if upped.is_some() {
@@ -354,7 +360,7 @@ pub async fn run(ctx: &Context, args: &TestPlatformArgs) -> Result<u8> {
                 ctx,
                 &mut interrupt,
                 "down",
-                Box::pin(down::run(ctx, &down::DownOptions { dry_run: false })),
+                Box::pin(down::run(ctx, &down::DownOptions::cli(false))),
             )
             .await;
         billable_until = Some(Instant::now());

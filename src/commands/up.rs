@@ -8,6 +8,7 @@ use crate::aws::ec2::ElasticIp;
 use crate::aws::elb::TargetGroup;
 use crate::aws::ssm;
 use crate::commands::{finish_step, print_failure_state, print_timings, with_lock};
+use crate::control;
 use crate::cost;
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, Ingress};
@@ -18,6 +19,8 @@ use crate::Context;
 
 pub struct UpOptions {
     pub dry_run: bool,
+    /// `up --for`: the control plane takes the platform down this long after `up`.
+    pub for_seconds: Option<u64>,
 }
 
 pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
@@ -44,6 +47,7 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
     if opts.dry_run {
         return print_plan(ctx, &base, &domain).await;
     }
+    refuse_over_budget(ctx, &base, opts).await?;
     if !base.missing_secrets.is_empty() {
         let step = ctx.out.step("secrets");
         ssm::create_secrets(&ctx.aws, &ctx.names, &base.missing_secrets).await?;
@@ -52,7 +56,20 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
             base.missing_secrets.join(", ")
         ));
     }
-    let outcome = with_lock(ctx, "up", converge(ctx, &base, &domain)).await;
+    let outcome = with_lock(ctx, "up", async {
+        let session = control::before_up(ctx, opts.for_seconds).await?;
+        let ingress = converge(ctx, &base, &domain).await?;
+        if ingress.is_some() {
+            // Under the lock, as `down` ends the session under it.
+            if let Err(e) = control::after_up(ctx, &session).await {
+                ctx.out.line(&format!(
+                    "warning: could not add this run to the history ({e})"
+                ));
+            }
+        }
+        Ok(ingress)
+    })
+    .await;
     match outcome {
         Ok(Some(ingress)) => {
             print_summary(ctx, &base, &domain, &ingress, started);
@@ -64,6 +81,39 @@ pub async fn run(ctx: &Context, opts: &UpOptions) -> Result<()> {
             Err(e)
         }
     }
+}
+
+/// Refuses (exit 2, before anything is created) when this month's cost and
+/// this run's least cost would pass `monthly_budget_usd`. A platform already
+/// up is not refused: re-running `up` only converges it.
+async fn refuse_over_budget(ctx: &Context, base: &Base, opts: &UpOptions) -> Result<()> {
+    if ctx.config.control.monthly_budget_usd.is_none() {
+        return Ok(());
+    }
+    let (session, history) = tokio::try_join!(
+        control::record::read_session(&ctx.aws, &ctx.names),
+        control::record::read_history(&ctx.aws, &ctx.names),
+    )?;
+    if session.is_some() {
+        return Ok(());
+    }
+    let rate = match cost::running_rate(&ctx.config, &base.task_size) {
+        Ok(lines) => cost::total(&lines),
+        Err(unknown) => {
+            return Err(Error::preflight(
+                "monthly_budget_usd",
+                format!("the budget cannot be kept: {unknown}"),
+                "add the region's prices (see the message above) or remove monthly_budget_usd; nothing was created",
+            ))
+        }
+    };
+    control::check_budget(
+        ctx,
+        &history,
+        rate,
+        opts.for_seconds,
+        control::record::now_epoch(),
+    )
 }
 
 /// Returns None when the platform was already up (nothing was changed).

@@ -6,6 +6,7 @@
 
 pub mod actual;
 pub mod chart;
+pub mod control_plane;
 pub mod model;
 pub mod prices;
 

@@ -62,6 +62,14 @@ price_keys! {
     DataOutGb => "data_out_gb", Usd;
     DataOutFreeGbMonth => "data_out_free_gb_month", Quantity;
     CostExplorerRequest => "cost_explorer_request", Usd;
+    LambdaRequest => "lambda_request", Usd;
+    LambdaX86GbSecond => "lambda_x86_gb_second", Usd;
+    LambdaFreeRequestsMonth => "lambda_free_requests_month", Quantity;
+    LambdaFreeGbSecondsMonth => "lambda_free_gb_seconds_month", Quantity;
+    SchedulerInvocation => "scheduler_invocation", Usd;
+    SchedulerFreeInvocationsMonth => "scheduler_free_invocations_month", Quantity;
+    CloudwatchApiRequest => "cloudwatch_api_request", Usd;
+    CloudwatchFreeApiRequestsMonth => "cloudwatch_free_api_requests_month", Quantity;
 }
 
 fn key_named(name: &str) -> Option<Key> {
