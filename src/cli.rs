@@ -180,6 +180,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         output: OutputFormat,
     },
+    /// Wake on visit: the front door that serves "This meeting server is asleep. Start it"
+    /// on the meeting domain while the platform is down (infra/ front_door_enabled)
+    FrontDoor {
+        #[command(subcommand)]
+        command: commands::front_door::FrontDoorCommand,
+    },
     /// Inspect the configuration
     Config {
         #[command(subcommand)]
@@ -375,6 +381,7 @@ async fn dispatch(ctx: &Context, command: &Command) -> anyhow::Result<u8> {
             };
             commands::users::run(ctx, &action, commands::users::Options::from_process()).await?
         }
+        Command::FrontDoor { command } => commands::front_door::run(ctx, command).await?,
         Command::Config { .. } | Command::IamPolicy => {
             unreachable!("handled before the runtime starts")
         }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 pub mod cost;
 pub mod error;
+pub mod front_door;
 pub mod lifecycle;
 pub mod lock;
 pub mod names;

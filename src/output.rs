@@ -20,7 +20,21 @@ pub struct Reporter {
     bars: Option<MultiProgress>,
     color: bool,
     timings: Mutex<Vec<StepTiming>>,
+    /// Told of every step's start, progress and end (the front door's
+    /// progress record, src/front_door/progress.rs).
+    observer: Option<StepObserver>,
 }
+
+/// What a step did, for an observer.
+#[derive(Clone, Debug, Serialize)]
+pub struct StepEvent {
+    pub step: String,
+    /// `started`, `progress`, `ok`, `skipped` or `failed`.
+    pub state: &'static str,
+    pub detail: String,
+}
+
+pub type StepObserver = Arc<dyn Fn(&StepEvent) + Send + Sync>;
 
 impl Reporter {
     /// Spinners only when stderr is a terminal; colour unless `NO_COLOR` is set.
@@ -34,7 +48,28 @@ impl Reporter {
             bars,
             color,
             timings: Mutex::new(Vec::new()),
+            observer: None,
         })
+    }
+
+    /// Plain lines (no spinners), and every step event told to `observer`.
+    pub fn observed(observer: StepObserver) -> Arc<Self> {
+        Arc::new(Reporter {
+            bars: None,
+            color: false,
+            timings: Mutex::new(Vec::new()),
+            observer: Some(observer),
+        })
+    }
+
+    fn tell(&self, step: &str, state: &'static str, detail: &str) {
+        if let Some(observer) = &self.observer {
+            observer(&StepEvent {
+                step: step.to_string(),
+                state,
+                detail: detail.to_string(),
+            });
+        }
     }
 
     pub fn step(self: &Arc<Self>, name: &str) -> Step {
@@ -53,6 +88,7 @@ impl Reporter {
         if bar.is_none() {
             eprintln!("--> {name}");
         }
+        self.tell(name, "started", "");
         Step {
             reporter: Arc::clone(self),
             name: name.to_string(),
@@ -101,6 +137,7 @@ pub struct Step {
 impl Step {
     /// Updates what the step is doing; plain output prints only changes.
     pub fn progress(&self, message: &str) {
+        self.reporter.tell(&self.name, "progress", message);
         match &self.bar {
             Some(bar) => bar.set_message(message.to_string()),
             None => {
@@ -150,6 +187,7 @@ impl Step {
             bar.finish_and_clear();
         }
         self.reporter.line(&line);
+        self.reporter.tell(&self.name, outcome, detail);
         self.reporter
             .timings
             .lock()

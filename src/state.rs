@@ -91,7 +91,11 @@ pub async fn observe(ctx: &Context) -> Result<Observed> {
     };
     let dns_record = async {
         match (&c.hosted_zone_id, &c.domain) {
-            (Some(zone), Some(domain)) => route53::find_alias(aws, zone, domain).await,
+            // An alias to the front door is the domain at rest (wake on
+            // visit), not something `up` made.
+            (Some(zone), Some(domain)) => Ok(route53::find_alias(aws, zone, domain)
+                .await?
+                .filter(|r| !crate::front_door::dns::is_front_door_target(&r.target_dns))),
             _ => Ok(None),
         }
     };

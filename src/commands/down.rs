@@ -182,11 +182,26 @@ fn all_of(mut failures: Vec<Error>) -> Result<()> {
 /// Deletes our alias for the domain; a record pointing elsewhere is the user's.
 async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
     let step = ctx.out.step("dns");
-    let (Some(zone), Some(_), Some(record)) = (
+    let (Some(zone), Some(domain), Some(record)) = (
         &ctx.config.hosted_zone_id,
         &ctx.config.domain,
         &observed.dns_record,
     ) else {
+        // Wake on visit: the domain at rest leads to the front door, and a
+        // front-door alias without a front door is deleted.
+        if let (Some(zone), Some(domain)) = (&ctx.config.hosted_zone_id, &ctx.config.domain) {
+            match crate::front_door::dns::settle_idle(ctx, zone, domain).await {
+                Ok(Some(done)) => {
+                    step.done(&done);
+                    return Ok(());
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    step.failed(&e.to_string());
+                    return Err(e);
+                }
+            }
+        }
         step.skipped("no record to delete");
         return Ok(());
     };
@@ -203,6 +218,17 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
             record.name, record.target_dns
         ));
         return Ok(());
+    }
+    match crate::front_door::dns::replace_alias(ctx, zone, domain, record).await {
+        Ok(Some(switched)) => {
+            step.done(&switched);
+            return Ok(());
+        }
+        Ok(None) => {}
+        Err(e) => {
+            step.failed(&e.to_string());
+            return Err(e);
+        }
     }
     let deleted = route53::delete_alias(&ctx.aws, zone, record).await;
     finish_step(step, deleted, |gone| {
@@ -319,7 +345,10 @@ fn print_plan(ctx: &Context, observed: &Observed) {
         observed.tasks.len()
     );
     match &observed.dns_record {
-        Some(r) => println!("     b. delete DNS record {} → {}", r.name, r.target_dns),
+        Some(r) => println!(
+            "     b. DNS record {} → {}: point it at the front door when deployed, else delete it",
+            r.name, r.target_dns
+        ),
         None => println!("     b. DNS: no record to delete"),
     }
     match &observed.load_balancer {
