@@ -31,11 +31,25 @@ impl Starter for InProcess {
         let ctx = Arc::clone(&self.ctx);
         let room = room.to_string();
         Box::pin(async move {
-            tokio::spawn(async move {
-                if let Err(e) = super::wake::run(&ctx, &room).await {
-                    tracing::warn!("front door: the start failed: {e}");
-                }
-            });
+            // `up`'s future is deep in a debug build; the CLI polls it on the
+            // main thread. Here a thread of its own, with the CLI's stack,
+            // drives it on this runtime.
+            let runtime = tokio::runtime::Handle::current();
+            std::thread::Builder::new()
+                .name("front-door-wake".into())
+                .stack_size(16 << 20)
+                .spawn(move || {
+                    runtime.block_on(async move {
+                        if let Err(e) = super::wake::run(&ctx, &room).await {
+                            tracing::warn!("front door: the start failed: {e}");
+                        }
+                    })
+                })
+                .map_err(|e| crate::Error::Unexpected {
+                    what: "the front door's start".into(),
+                    problem: format!("cannot start a thread: {e}"),
+                    fix: "retry".into(),
+                })?;
             Ok(())
         })
     }
@@ -68,7 +82,7 @@ async fn connection(
         )
         .await;
     };
-    let response = handle(ctx, starter, &request).await;
+    let response = Box::pin(handle(ctx, starter, &request)).await;
     write_response(&mut stream, &response, request.method == "HEAD").await
 }
 

@@ -81,14 +81,11 @@ pub async fn run(base: &Context, room: &str) -> Result<()> {
         let _ = done_rx.await;
     });
     let work = async {
-        let outcome = up::run(
-            &ctx,
-            &UpOptions {
-                dry_run: false,
-                for_seconds: None,
-            },
-        )
-        .await;
+        let options = UpOptions {
+            dry_run: false,
+            for_seconds: None,
+        };
+        let outcome = Box::pin(up::run(&ctx, &options)).await;
         let _ = done_tx.send(());
         outcome
     };

@@ -1,0 +1,617 @@
+//! Wake on visit (issue 13): the front door's handler
+//! (`meetctl::front_door::handle`) served on loopback by
+//! `meetctl::front_door::local`, against the local AWS.
+//!
+//! What the emulator cannot show, and what stands in for it:
+//! - API Gateway: the loopback server hands the handler the same `Request`
+//!   the Lambda function builds from an API Gateway event (that conversion
+//!   is unit-tested in src/front_door/lambda.rs); the client address comes
+//!   from `X-Forwarded-For`, standing in for API Gateway's `sourceIp`.
+//! - the function's asynchronous invoke of itself (Lambda `Invoke`,
+//!   InvocationType=Event), which moto cannot run: the local server's
+//!   `InProcess` starter runs the same `wake::run` as a task of this process.
+//! - Terraform's front-door parameter: written here as
+//!   infra/modules/front-door writes it (scripts/tf-e2e.sh applies the
+//!   module itself).
+//!
+//! The browser test drives headless Chromium (Debian package) through
+//! chromedriver's W3C WebDriver HTTP API (harness/browser_wake.py, Python
+//! standard library only).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use meetctl::aws::Aws;
+use meetctl::config::{Config, FlagValues, Inputs};
+use meetctl::front_door::{self, local, BoxFuture, Starter};
+use meetctl::{output, Context};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const DEPLOYMENT: &str = "/jitsi-video-platform/meetctl/front-door";
+const CLAIM: &str = "/jitsi-video-platform/meetctl/wake-claim";
+const LOCK: &str = "/jitsi-video-platform/meetctl/lock";
+const FRONT_DOOR_TARGET: &str = "d-abc1234567.execute-api.us-east-1.amazonaws.com";
+/// API Gateway's regional hosted zone in us-east-1.
+const FRONT_DOOR_ZONE: &str = "Z1UJRXOUMOOFQ8";
+
+/// The same timing model as tests/reliability.rs: real-AWS waits (NLB 60 s,
+/// registration 90 s, EIP release 30 s) scaled down 60x.
+const TIMING: &[&str] = &[
+    "--scale", "60", "--t-nlb", "60", "--t-reg", "90", "--t-del", "30",
+];
+
+fn config(local: &LocalAws, endpoint: &str, extra: &[(&str, &str)]) -> Config {
+    let mut flags = FlagValues::default();
+    flags.set("endpoint_url", endpoint.to_string());
+    flags.set("domain", local.field("domain"));
+    flags.set("hosted_zone_id", local.field("hosted_zone_id"));
+    flags.set("poll_interval_ms", "50");
+    for (k, v) in extra {
+        flags.set(k, *v);
+    }
+    Config::load(&Inputs {
+        flags,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Terraform's front-door parameter (infra/modules/front-door).
+async fn deploy_front_door(aws: &Aws) {
+    aws.ssm
+        .put_parameter()
+        .name(DEPLOYMENT)
+        .value(
+            serde_json::json!({
+                "target_domain_name": FRONT_DOOR_TARGET,
+                "hosted_zone_id": FRONT_DOOR_ZONE,
+                "api_id": "abc123",
+            })
+            .to_string(),
+        )
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn parameter(aws: &Aws, name: &str) -> Option<String> {
+    aws.ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
+}
+
+/// The domain's A alias target, as Route53 holds it.
+async fn dns_target(local: &LocalAws, aws: &Aws) -> Option<String> {
+    meetctl::aws::route53::find_alias(aws, &local.field("hosted_zone_id"), &local.field("domain"))
+        .await
+        .unwrap()
+        .map(|r| r.target_dns)
+}
+
+/// The inventory without the rate limit's record of attempts (which a
+/// rejected POST does write: attempts count, right passcode or wrong).
+async fn billable(aws: &Aws) -> Inventory {
+    let mut inv = inventory(aws).await;
+    inv.parameters
+        .retain(|p| !p.ends_with("/meetctl/wake-rate"));
+    inv
+}
+
+/// Counts the starts the front door asked for, and runs each like the
+/// local server does (`InProcess`: a stand-in for the async self-invoke).
+struct Counting {
+    inner: local::InProcess,
+    starts: AtomicUsize,
+}
+
+impl Starter for Counting {
+    fn start<'a>(&'a self, room: &'a str) -> BoxFuture<'a, meetctl::Result<()>> {
+        self.starts.fetch_add(1, Ordering::SeqCst);
+        self.inner.start(room)
+    }
+}
+
+struct Door {
+    addr: SocketAddr,
+    starter: Arc<Counting>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Door {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Door {
+    async fn open(config: Config, aws: Aws) -> Door {
+        let ctx = Arc::new(Context::new(config, aws, output::Reporter::new()));
+        let starter = Arc::new(Counting {
+            inner: local::InProcess {
+                ctx: Arc::clone(&ctx),
+            },
+            starts: AtomicUsize::new(0),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(local::serve(listener, ctx, starter.clone()));
+        Door {
+            addr,
+            starter,
+            task,
+        }
+    }
+
+    fn starts(&self) -> usize {
+        self.starter.starts.load(Ordering::SeqCst)
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        http(self.addr, "GET", path, &[], "").await
+    }
+
+    async fn post_start(&self, source: &str, fields: &[(&str, &str)]) -> Reply {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        http(
+            self.addr,
+            "POST",
+            "/_meetctl/start",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("x-forwarded-for", source),
+            ],
+            &body,
+        )
+        .await
+    }
+
+    async fn status(&self) -> serde_json::Value {
+        let reply = self.get("/_meetctl/status.json").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        serde_json::from_str(&reply.body).unwrap()
+    }
+
+    /// Polls the status endpoint until `state`; returns every distinct
+    /// (step, state) seen on the way, in order.
+    async fn wait_for(
+        &self,
+        state: &str,
+        limit: Duration,
+    ) -> (serde_json::Value, Vec<(String, String)>) {
+        let deadline = Instant::now() + limit;
+        let mut seen: Vec<(String, String)> = Vec::new();
+        loop {
+            let status = self.status().await;
+            for s in status["steps"].as_array().unwrap() {
+                let entry = (
+                    s["step"].as_str().unwrap().to_string(),
+                    s["state"].as_str().unwrap().to_string(),
+                );
+                if !seen.contains(&entry) {
+                    seen.push(entry);
+                }
+            }
+            if status["state"] == state {
+                return (status, seen);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{state}` within {limit:?}; last status {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request on its own connection (the server closes it).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: meet.example.org\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+const UP_STEPS: &[&str] = &[
+    "preflight",
+    "lock",
+    "elastic-ip",
+    "load-balancer",
+    "dns",
+    "task",
+    "targets",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visit_wakes_the_platform_and_down_puts_the_front_door_back() {
+    let local = LocalAws::start();
+    let aws = local.aws().await;
+    deploy_front_door(&aws).await;
+    // `down` on an idle platform points the domain at the front door.
+    assert_eq!(dns_target(&local, &aws).await, None);
+    let out = local.run(&["down"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        dns_target(&local, &aws).await.as_deref(),
+        Some(FRONT_DOOR_TARGET),
+        "{}",
+        text(&out)
+    );
+    let out = local.run(&["status", "--output", "json"]);
+    assert_code(&out, 0);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        status["verdict"], "IDLE",
+        "the front door's alias is the domain at rest: {status}"
+    );
+
+    let door = Door::open(config(&local, &local.endpoint, &[]), aws.clone()).await;
+    let page = door.get("/TeamSync").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("This meeting server is asleep"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<html lang=\"en\">"));
+    assert!(page.body.contains("name=\"room\" value=\"/TeamSync\""));
+    assert!(!page.body.contains("passcode"), "no passcode is set");
+    assert_eq!(page.header("x-meetctl-front-door"), Some("1"));
+    assert_eq!(door.status().await["state"], "asleep");
+
+    let started = Instant::now();
+    let reply = door
+        .post_start("198.51.100.1", &[("room", "/TeamSync")])
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(
+        reply.header("location"),
+        Some("/_meetctl/progress?room=%2FTeamSync")
+    );
+    let progress = door.get("/_meetctl/progress?room=%2FTeamSync").await;
+    assert!(progress.body.contains("aria-live"), "{}", progress.body);
+    let (status, seen) = door.wait_for("ready", Duration::from_secs(180)).await;
+    println!(
+        "click to ready (local AWS, no timing model): {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("steps seen by polling: {seen:?}");
+    for step in UP_STEPS {
+        assert!(
+            seen.iter().any(|(s, state)| s == step && state == "ok"),
+            "the status endpoint reported {step} done: {seen:?} / {status}"
+        );
+    }
+    assert_eq!(door.starts(), 1);
+    let inv = inventory(&aws).await;
+    assert_eq!(
+        (inv.load_balancers.len(), inv.elastic_ips.len(), inv.desired),
+        (1, 1, 1),
+        "{inv:?}"
+    );
+    let out = local.run(&["status", "--output", "json"]);
+    let now: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(now["verdict"], "ACTIVE", "{}", text(&out));
+    let target = dns_target(&local, &aws).await.unwrap();
+    assert!(
+        target.contains("-nlb-"),
+        "up pointed the domain at the NLB: {target}"
+    );
+    assert_eq!(parameter(&aws, CLAIM).await, None, "the claim is released");
+
+    // Stale DNS: the platform is up, yet a browser still reaches the front door.
+    let page = door.get("/TeamSync").await;
+    assert!(
+        page.body.contains("The meeting server is awake"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("content=\"5; url=/TeamSync\""));
+    // Another click changes nothing.
+    let again = door
+        .post_start("198.51.100.2", &[("room", "/TeamSync")])
+        .await;
+    assert_eq!((again.status, door.starts()), (200, 1), "{}", again.body);
+
+    // `down` leaves the front door in place and points the domain back at it.
+    let out = local.run(&["down"]);
+    assert_code(&out, 0);
+    assert_eq!(
+        dns_target(&local, &aws).await.as_deref(),
+        Some(FRONT_DOOR_TARGET),
+        "{}",
+        text(&out)
+    );
+    assert!(is_clean(&inventory(&aws).await));
+    assert_eq!(parameter(&aws, DEPLOYMENT).await.is_some(), true);
+    assert_eq!(door.status().await["state"], "asleep");
+
+    // The front door is disabled (terraform destroy removes its parameter):
+    // `down` deletes the alias that would dangle.
+    aws.ssm
+        .delete_parameter()
+        .name(DEPLOYMENT)
+        .send()
+        .await
+        .unwrap();
+    let out = local.run(&["down"]);
+    assert_code(&out, 0);
+    assert_eq!(dns_target(&local, &aws).await, None, "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_passcode_changes_nothing_and_a_flood_is_rate_limited() {
+    let local = LocalAws::start();
+    let aws = local.aws().await;
+    deploy_front_door(&aws).await;
+    // The passcode from stdin, never a flag; SSM keeps a salted hash.
+    let mut cmd = local.meetctl();
+    cmd.args(["front-door", "passcode", "set"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"open sesame 42\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 0);
+    assert!(!text(&out).contains("open sesame"), "{}", text(&out));
+    let stored = aws
+        .ssm
+        .get_parameter()
+        .name("/jitsi-video-platform/meetctl/front-door-passcode")
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    let stored = stored.parameter().unwrap();
+    assert_eq!(stored.r#type().unwrap().as_str(), "SecureString");
+    assert!(stored.value().unwrap().starts_with("pbkdf2-sha256$100000$"));
+    assert!(!stored.value().unwrap().contains("open sesame"));
+
+    let before = billable(&aws).await;
+    let door = Door::open(config(&local, &local.endpoint, &[]), aws.clone()).await;
+    let page = door.get("/Board").await;
+    assert!(
+        page.body
+            .contains("<label for=\"passcode\">Passcode</label>"),
+        "{}",
+        page.body
+    );
+
+    let wrong = door
+        .post_start(
+            "203.0.113.9",
+            &[("room", "/Board"), ("passcode", "open sesame 41")],
+        )
+        .await;
+    assert_eq!(wrong.status, 403, "{}", wrong.body);
+    assert!(wrong.body.contains("That passcode is not right"));
+    assert!(
+        wrong.body.contains("name=\"room\" value=\"/Board\""),
+        "the form again"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(door.starts(), 0);
+    assert_eq!(
+        billable(&aws).await,
+        before,
+        "a wrong passcode creates nothing (only the attempt is counted)"
+    );
+    assert_eq!(parameter(&aws, LOCK).await, None, "no lock taken");
+    assert_eq!(parameter(&aws, CLAIM).await, None);
+    assert_eq!(door.status().await["state"], "asleep");
+
+    // A flood from one source: MAX_POSTS attempts in the window, then 429.
+    let mut codes = vec![wrong.status];
+    for _ in 1..8 {
+        let r = door
+            .post_start("203.0.113.9", &[("room", "/Board"), ("passcode", "guess")])
+            .await;
+        if r.status == 429 {
+            let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+            assert!((1..=600).contains(&retry), "{retry}");
+        }
+        codes.push(r.status);
+    }
+    let limit = front_door::rate::MAX_POSTS;
+    assert!(codes[..limit].iter().all(|c| *c == 403), "{codes:?}");
+    assert!(codes[limit..].iter().all(|c| *c == 429), "{codes:?}");
+    // Rate-limited even with the right passcode; another source is not.
+    let limited = door
+        .post_start(
+            "203.0.113.9",
+            &[("room", "/Board"), ("passcode", "open sesame 42")],
+        )
+        .await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(door.starts(), 0);
+    assert_eq!(billable(&aws).await, before, "the flood created nothing");
+
+    let right = door
+        .post_start(
+            "198.51.100.20",
+            &[("room", "/Board"), ("passcode", "open sesame 42")],
+        )
+        .await;
+    assert_eq!(right.status, 303, "{}", right.body);
+    assert_eq!(door.starts(), 1);
+    door.wait_for("ready", Duration::from_secs(180)).await;
+    // Clearing the passcode.
+    assert_code(&local.run(&["front-door", "passcode", "clear"]), 0);
+    assert!(!door
+        .get("/Board")
+        .await
+        .body
+        .contains("<label for=\"passcode\">"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_clicks_run_up_once_and_a_budget_refusal_is_shown() {
+    let local = LocalAws::start();
+    let aws = local.aws().await;
+    deploy_front_door(&aws).await;
+
+    // Over budget: the start is refused before anything is created, and the page says why.
+    let broke = Door::open(
+        config(&local, &local.endpoint, &[("monthly_budget_usd", "0.01")]),
+        aws.clone(),
+    )
+    .await;
+    assert_eq!(
+        broke
+            .post_start("198.51.100.5", &[("room", "/r")])
+            .await
+            .status,
+        303
+    );
+    let (status, _) = broke.wait_for("failed", Duration::from_secs(60)).await;
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("monthly_budget_usd"),
+        "{status}"
+    );
+    let progress = broke.get("/_meetctl/progress?room=%2Fr").await;
+    assert!(
+        progress.body.contains("monthly_budget_usd"),
+        "{}",
+        progress.body
+    );
+    assert!(
+        progress.body.contains("could not start"),
+        "{}",
+        progress.body
+    );
+    assert!(is_clean(&inventory(&aws).await));
+    drop(broke);
+
+    let door = Door::open(config(&local, &local.endpoint, &[]), aws.clone()).await;
+    let page = door.get("/r").await;
+    assert!(
+        page.body.contains("The last start did not succeed"),
+        "{}",
+        page.body
+    );
+    // Two people click at the same moment; a third while it starts.
+    let (a, b) = tokio::join!(
+        door.post_start("198.51.100.6", &[("room", "/r")]),
+        door.post_start("198.51.100.7", &[("room", "/r")]),
+    );
+    assert_eq!((a.status, b.status), (303, 303), "{a:?} {b:?}");
+    let third = door.post_start("198.51.100.8", &[("room", "/r")]).await;
+    assert_eq!(
+        third.status, 303,
+        "a click while starting shows the progress"
+    );
+    let page = door.get("/r").await;
+    assert!(
+        page.body.contains("Starting the meeting server")
+            || page.body.contains("The meeting server is awake"),
+        "{}",
+        page.body
+    );
+    door.wait_for("ready", Duration::from_secs(180)).await;
+    assert_eq!(door.starts(), 1, "`up` ran once");
+    let inv = inventory(&aws).await;
+    assert_eq!(
+        (inv.load_balancers.len(), inv.elastic_ips.len()),
+        (1, 1),
+        "{inv:?}"
+    );
+    let history = parameter(&aws, "/jitsi-video-platform/meetctl/history")
+        .await
+        .unwrap();
+    assert_eq!(history.matches("\"event\":\"up\"").count(), 1, "{history}");
+}
+
+/// The time from the click to the page reporting ready, under the timing
+/// model of tests/reliability.rs (meetctl reaches the local AWS through
+/// harness/fault_proxy.py).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn click_to_ready_under_the_timing_model() {
+    let local = LocalAws::start_with(&["--task-start-delay", "0.75"]);
+    let proxy = FaultProxy::start(&local, TIMING);
+    let aws = local.aws().await;
+    deploy_front_door(&aws).await;
+    let door = Door::open(config(&local, &proxy.endpoint, &[]), aws.clone()).await;
+    let started = Instant::now();
+    assert_eq!(
+        door.post_start("198.51.100.9", &[("room", "/r")])
+            .await
+            .status,
+        303
+    );
+    let (status, seen) = door.wait_for("ready", Duration::from_secs(300)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "front door: click to ready under the timing model (real-AWS waits / 60): {seconds:.1}s; steps {:?}",
+        seen.iter().filter(|(_, s)| s == "ok").map(|(n, _)| n.as_str()).collect::<Vec<_>>()
+    );
+    assert_eq!(status["state"], "ready");
+}
