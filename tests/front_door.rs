@@ -342,6 +342,10 @@ async fn a_visit_wakes_the_platform_and_down_puts_the_front_door_back() {
         );
     }
     assert_eq!(door.starts(), 1);
+    assert!(
+        !status.to_string().contains("123456789012") && !status.to_string().contains("subnet-"),
+        "the public status names no account, subnet or parameter: {status}"
+    );
     let inv = inventory(&aws).await;
     assert_eq!(
         (inv.load_balancers.len(), inv.elastic_ips.len(), inv.desired),
@@ -614,4 +618,181 @@ async fn click_to_ready_under_the_timing_model() {
         seen.iter().filter(|(_, s)| s == "ok").map(|(n, _)| n.as_str()).collect::<Vec<_>>()
     );
     assert_eq!(status["state"], "ready");
+}
+
+/// The meeting site while it is up: answers every path with the room (a
+/// stand-in for Jitsi Meet behind the NLB), without the front door's marker.
+async fn site_stand_in() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+                let body = format!(
+                    "<!DOCTYPE html><html lang=\"en\"><head><title>Jitsi Meet (stand-in)</title></head>\
+<body><h1 id=\"site-stand-in\">Jitsi Meet: room {}</h1><p>The meeting site answered.</p></body></html>",
+                    front_door::page::escape(&path)
+                );
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// What the meeting domain leads to, decided per connection as DNS would:
+/// the front door while the domain's record aliases it; once `up` pointed it
+/// at the NLB, the site stand-in, but only after the NLB is active under the
+/// timing model (before that nothing answers: the connection is closed).
+async fn domain_proxy(
+    local: &LocalAws,
+    proxy: &FaultProxy,
+    door: SocketAddr,
+    site: SocketAddr,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let direct = local.aws().await;
+    let timed = {
+        let region = local.field("region");
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.clone()))
+            .endpoint_url(&proxy.endpoint)
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load()
+            .await;
+        Aws::from_sdk_config(&sdk, &region)
+    };
+    let (zone, domain) = (local.field("hosted_zone_id"), local.field("domain"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The browser's resolver cache: an answer is reused for the alias's TTL
+    // (60 s for ELB and API Gateway targets), scaled like the timing model.
+    let cache: Arc<tokio::sync::Mutex<Option<(Instant, Option<String>)>>> = Arc::default();
+    let ttl = Duration::from_secs(1);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let (direct, timed, zone, domain, cache) = (
+                direct.clone(),
+                timed.clone(),
+                zone.clone(),
+                domain.clone(),
+                cache.clone(),
+            );
+            tokio::spawn(async move {
+                let target = {
+                    let mut cached = cache.lock().await;
+                    match &*cached {
+                        Some((at, target)) if at.elapsed() < ttl => target.clone(),
+                        _ => {
+                            let target = meetctl::aws::route53::find_alias(&direct, &zone, &domain)
+                                .await
+                                .ok()
+                                .flatten()
+                                .map(|r| r.target_dns);
+                            *cached = Some((Instant::now(), target.clone()));
+                            target
+                        }
+                    }
+                };
+                let backend = match target {
+                    Some(t) if !front_door::dns::is_front_door_target(&t) => {
+                        let lbs = timed.elb.describe_load_balancers().send().await;
+                        let active = lbs.ok().is_some_and(|o| {
+                            o.load_balancers().iter().any(|lb| {
+                                lb.state()
+                                    .and_then(|s| s.code())
+                                    .is_some_and(|c| c.as_str() == "active")
+                            })
+                        });
+                        active.then_some(site)
+                    }
+                    _ => Some(door),
+                };
+                let Some(backend) = backend else {
+                    return; // nothing answers at the new address yet
+                };
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(backend).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (addr, task)
+}
+
+/// A real browser: headless Chromium opens the room URL of the sleeping
+/// site, sees the asleep page, clicks start, sees the progress and lands on
+/// the room served by the site stand-in. Screenshots are kept in
+/// target/test-artifacts/front-door/.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_wakes_the_platform_and_lands_in_the_room() {
+    for tool in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+        assert!(
+            std::path::Path::new(tool).exists(),
+            "{tool} is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does)"
+        );
+    }
+    let local = LocalAws::start_with(&["--task-start-delay", "0.75"]);
+    let proxy = FaultProxy::start(&local, TIMING);
+    let aws = local.aws().await;
+    deploy_front_door(&aws).await;
+    assert_code(&local.run(&["down"]), 0);
+    assert_eq!(
+        dns_target(&local, &aws).await.as_deref(),
+        Some(FRONT_DOOR_TARGET)
+    );
+    let door = Door::open(config(&local, &proxy.endpoint, &[]), aws.clone()).await;
+    let (site, _site_task) = site_stand_in().await;
+    let (entry, _proxy_task) = domain_proxy(&local, &proxy, door.addr, site).await;
+
+    let out_dir = repo_file("target/test-artifacts/front-door");
+    let room_url = format!("http://{}/TeamSync", local.field("domain"));
+    let run = tokio::process::Command::new(python())
+        .arg(repo_file("harness/browser_wake.py"))
+        .args(["--url", &room_url, "--map", &entry.to_string(), "--out"])
+        .arg(&out_dir)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).to_string();
+    println!("screenshots: {}", out_dir.display());
+    let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr)));
+    println!("browser: {result}");
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(result["lang"], "en");
+    assert_eq!(result["landed_url"], room_url.as_str());
+    assert!(result["landed_text"]
+        .as_str()
+        .unwrap()
+        .contains("room /TeamSync"));
+    assert!(result["progress_url"]
+        .as_str()
+        .unwrap()
+        .contains("/_meetctl/progress?room=%2FTeamSync"));
+    assert!(result["aria_live"].as_u64().unwrap() >= 1);
+    println!(
+        "front door in a browser, under the timing model (real-AWS waits / 60): click to the page reporting ready {}s, to the room {}s",
+        result["click_to_ready_s"], result["click_to_landed_s"]
+    );
+    for shot in ["asleep.png", "progress.png", "landed.png"] {
+        assert!(out_dir.join(shot).exists(), "{shot}");
+    }
+    assert_eq!(door.starts(), 1);
 }

@@ -176,7 +176,7 @@ pub fn progress(status: &Status, room: &str) -> String {
     document("Starting the meeting server", &refresh, &body)
 }
 
-/// The poller: every 2 s the status endpoint. An answer that is not the
+/// The poller: every 1.5 s the status endpoint. An answer that is not the
 /// front door's (no marker header) means DNS now leads to the site: go to
 /// the room. A network error means nothing answers yet: keep polling.
 fn script(room: &str) -> String {
@@ -194,10 +194,10 @@ steps.innerHTML=s.steps.map(function(x){{var m=x.state==='ok'?'done':(x.state===
 msg.textContent=s.message;\n\
 if(s.state==='ready'){{head.textContent='The meeting server is ready';msg.textContent='Ready. Going to the meeting...';setTimeout(go,1000);return;}}\n\
 if(s.state==='failed'){{head.textContent='The meeting server could not start';msg.textContent=s.message;return;}}\n\
-setTimeout(poll,2000);}});\n\
-}}).catch(function(){{msg.textContent='Waiting for the meeting site to answer...';setTimeout(poll,2000);}});\n\
+setTimeout(poll,1500);}});\n\
+}}).catch(function(){{msg.textContent='Waiting for the meeting site to answer...';setTimeout(poll,1500);}});\n\
 }}\n\
-setTimeout(poll,1000);\n}})();\n</script>"
+setTimeout(poll,300);\n}})();\n</script>"
     )
 }
 
@@ -263,7 +263,7 @@ mod tests {
             steps: vec![StepLine {
                 step: "load-balancer".into(),
                 state: "started".into(),
-                detail: "<provisioning>".into(),
+                detail: "<creating>".into(),
             }],
             estimate_seconds: 190,
             elapsed_seconds: Some(30),
@@ -299,7 +299,7 @@ mod tests {
         assert!(html.contains("<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>"));
         assert!(html.contains("aria-live=\"polite\""));
         assert!(html.contains("load-balancer"));
-        assert!(html.contains("&lt;provisioning&gt;"));
+        assert!(html.contains("&lt;creating&gt;"));
         let ready = progress(&status("ready"), "/r");
         assert!(ready.contains("content=\"2; url=/r\""));
     }

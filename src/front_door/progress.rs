@@ -75,7 +75,9 @@ impl Progress {
 
     /// Applies a step event; returns whether anything a reader sees changed.
     pub fn apply(&mut self, event: &StepEvent) -> bool {
-        let detail: String = event.detail.chars().take(300).collect();
+        // The CLI's detail names the account, subnets and parameters; the
+        // page is public, so it shows what the step does instead.
+        let detail = describe(&event.step).to_string();
         let line = StepLine {
             step: event.step.clone(),
             state: match event.state {
@@ -101,6 +103,22 @@ impl Progress {
                 true
             }
         }
+    }
+}
+
+/// What a step of `up` does, in words for the page.
+pub fn describe(step: &str) -> &'static str {
+    match step {
+        "preflight" => "checking the account and the network",
+        "secrets" => "creating the meeting server's passwords",
+        "lock" => "making sure only one start runs",
+        "control-plane" => "arming the automatic shutdown",
+        "elastic-ip" => "reserving a public address",
+        "load-balancer" => "creating the load balancer",
+        "dns" => "pointing the meeting address at it",
+        "task" => "starting the meeting server",
+        "targets" => "waiting until it answers",
+        _ => "",
     }
 }
 
@@ -209,9 +227,10 @@ mod tests {
         assert!(p.apply(&event("preflight", "started", "")));
         assert!(p.apply(&event("preflight", "ok", "account 1")));
         assert!(p.apply(&event("load-balancer", "started", "")));
-        assert!(p.apply(&event("load-balancer", "progress", "provisioning")));
+        // Progress details stay in the CLI's log: the public page shows none.
         assert!(!p.apply(&event("load-balancer", "progress", "provisioning")));
         assert!(p.apply(&event("load-balancer", "ok", "active")));
+        assert_eq!(p.steps[0].detail, "checking the account and the network");
         let names: Vec<(&str, &str)> = p
             .steps
             .iter()

@@ -77,7 +77,7 @@ pub async fn run(base: &Context, room: &str) -> Result<()> {
         output::Reporter::observed(recorder.observer()),
     );
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-    let flush = recorder.flush_until(&ctx, Duration::from_millis(500), async {
+    let flush = recorder.flush_until(&ctx, Duration::from_millis(250), async {
         let _ = done_rx.await;
     });
     let work = async {
