@@ -303,6 +303,9 @@ async fn a_visit_wakes_the_platform_and_down_puts_the_front_door_back() {
         status["verdict"], "IDLE",
         "the front door's alias is the domain at rest: {status}"
     );
+    assert_eq!(status["front_door"]["deployed"], true, "{status}");
+    assert_eq!(status["front_door"]["dns"], "front-door", "{status}");
+    assert_eq!(status["front_door"]["wake"], "asleep", "{status}");
 
     let door = Door::open(config(&local, &local.endpoint, &[]), aws.clone()).await;
     let page = door.get("/TeamSync").await;

@@ -183,8 +183,65 @@ struct Report<'a> {
     /// The optional control plane (infra/ control_plane_enabled) at 0 hours
     /// up and at each scenario's hours: nothing at idle.
     control_plane: ControlPlaneReport,
+    /// The optional front door (infra/ front_door_enabled): nothing without visits.
+    front_door: FrontDoorReport,
     #[serde(skip_serializing_if = "Option::is_none")]
     chart: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FrontDoorReport {
+    assumptions: crate::cost::front_door::Assumptions,
+    months: Vec<crate::cost::front_door::Month>,
+}
+
+fn front_door_report(prices: &Prices) -> FrontDoorReport {
+    let assumptions = crate::cost::front_door::Assumptions::default();
+    let months = [(0.0, false), (0.0, true), (10.0, true), (30.0, true)]
+        .iter()
+        .map(|(starts, stray)| {
+            crate::cost::front_door::month(prices, &assumptions, *starts, *stray)
+        })
+        .collect();
+    FrontDoorReport {
+        assumptions,
+        months,
+    }
+}
+
+fn print_front_door(report: &FrontDoorReport) {
+    let a = &report.assumptions;
+    println!("Front door (optional, infra/ front_door_enabled: wake on visit, the asleep page on the domain)");
+    println!("  idle: $0.00 per month without visits: API Gateway (HTTP API) and Lambda bill per request;");
+    println!("  the custom domain, the API and the function cost nothing to exist.");
+    let mut rows = vec![vec![
+        "starts".to_string(),
+        "requests".into(),
+        "GB-s".into(),
+        "list USD".into(),
+        "after free tier".into(),
+    ]];
+    for m in &report.months {
+        rows.push(vec![
+            qty(m.starts),
+            qty(m.requests),
+            qty(m.gb_seconds),
+            format!("${:.4}", m.list_usd),
+            format!("${:.4}", m.after_free_tier_usd),
+        ]);
+    }
+    for line in table(&rows, &[0, 1, 2, 3, 4]) {
+        println!("  {line}");
+    }
+    println!(
+        "  assumes {} requests per start (page, POST, progress, a poll every 1.5 s), {} stray requests a month (rows 2-4), {} s of `up` per start and {} s per request at {} GB",
+        qty(a.requests_per_start),
+        qty(a.stray_requests_month),
+        qty(a.seconds_per_start),
+        qty(a.seconds_per_request),
+        qty(a.memory_gb)
+    );
+    println!();
 }
 
 #[derive(Serialize)]
@@ -225,6 +282,7 @@ pub fn run_model(config: &Config, args: &CostArgs) -> Result<()> {
         alternatives: &model.alternatives,
         prices: prices.entries().collect(),
         control_plane: control_plane_report(&prices, &hours),
+        front_door: front_door_report(&prices),
         chart: args.chart.as_ref().map(|p| p.display().to_string()),
     };
     if args.output == OutputFormat::Json {
@@ -442,6 +500,7 @@ fn print_model(config: &Config, prices: &Prices, m: &Model, report: &Report) {
     println!("Hours up: from `up` to `down`, start-up and idle time included; a month is {HOURS_PER_MONTH} h.");
     println!();
     print_control_plane(&report.control_plane);
+    print_front_door(&report.front_door);
     print_sources(prices, p.capacity_provider == CapacityProvider::FargateSpot);
     if let Some(path) = &report.chart {
         println!("chart written to {path}");

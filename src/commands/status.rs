@@ -24,6 +24,8 @@ struct Report<'a> {
     price_unknown: Option<&'a PriceUnknown>,
     /// The control plane's view: idle clock, caps, when it goes down.
     control: Option<&'a control::Outlook>,
+    /// Wake on visit: deployed or not, where DNS points.
+    front_door: Option<&'a crate::front_door::Overview>,
     observed: &'a Observed,
 }
 
@@ -46,6 +48,7 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
     };
     // Status must not fail because metrics cannot be read: say so instead.
     let outlook = control::outlook(ctx, &observed, control::record::now_epoch()).await;
+    let front_door = crate::front_door::overview(ctx).await;
     if json {
         let report = Report {
             project: &ctx.config.project,
@@ -58,6 +61,7 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
             usd_per_hour: rate.as_ref().and_then(|r| r.as_ref().ok().copied()),
             price_unknown: rate.as_ref().and_then(|r| r.as_ref().err()),
             control: outlook.as_ref().ok().and_then(|o| o.as_ref()),
+            front_door: front_door.as_ref().ok(),
             observed: &observed,
         };
         println!(
@@ -67,6 +71,7 @@ pub async fn run(ctx: &Context, json: bool) -> Result<Verdict> {
     } else {
         print_text(ctx, &observed, &assessment, up_for, rate.as_ref(), so_far);
         print_control(ctx, &outlook);
+        crate::front_door::print_overview(&front_door, observed.is_idle());
     }
     Ok(assessment.verdict)
 }

@@ -7,6 +7,7 @@
 pub mod actual;
 pub mod chart;
 pub mod control_plane;
+pub mod front_door;
 pub mod model;
 pub mod prices;
 

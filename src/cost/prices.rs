@@ -70,6 +70,8 @@ price_keys! {
     SchedulerFreeInvocationsMonth => "scheduler_free_invocations_month", Quantity;
     CloudwatchApiRequest => "cloudwatch_api_request", Usd;
     CloudwatchFreeApiRequestsMonth => "cloudwatch_free_api_requests_month", Quantity;
+    ApiGatewayHttpRequest => "apigateway_http_request", Usd;
+    ApiGatewayFreeHttpRequestsMonth => "apigateway_free_http_requests_month", Quantity;
 }
 
 fn key_named(name: &str) -> Option<Key> {

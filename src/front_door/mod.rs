@@ -195,6 +195,74 @@ pub trait Starter: Send + Sync {
     fn start<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Result<()>>;
 }
 
+/// The front door as `meetctl status` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Overview {
+    pub deployed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_domain_name: Option<String>,
+    /// Where the domain's record points now.
+    pub dns: dns::Pointing,
+    pub passcode: bool,
+    /// The wake state the page reports (asleep, starting, ready, failed).
+    pub wake: String,
+}
+
+/// Reads the front door's deployment, DNS, passcode and wake state.
+pub async fn overview(ctx: &Context) -> Result<Overview> {
+    let deployment = deployment(ctx).await?;
+    let (pointing, passcode, status) = tokio::try_join!(
+        dns::pointing(ctx, deployment.as_ref()),
+        passcode::is_set(ctx),
+        status(ctx),
+    )?;
+    Ok(Overview {
+        deployed: deployment.is_some(),
+        target_domain_name: deployment.map(|d| d.target_domain_name),
+        dns: pointing,
+        passcode,
+        wake: status.state,
+    })
+}
+
+/// `meetctl status`'s lines for the front door.
+pub fn print_overview(overview: &Result<Overview>, idle: bool) {
+    let o = match overview {
+        Ok(o) => o,
+        Err(e) => {
+            println!("  front door     unknown ({e})");
+            return;
+        }
+    };
+    if !o.deployed {
+        match &o.dns {
+            dns::Pointing::DanglingFrontDoor(t) => println!(
+                "  front door     not deployed, but the domain still points at one ({t}): run `meetctl down` to delete the record"
+            ),
+            _ => println!("  front door     not deployed (wake on visit: infra/ front_door_enabled = true)"),
+        }
+        return;
+    }
+    let points = match &o.dns {
+        dns::Pointing::FrontDoor => "the domain points at it".to_string(),
+        dns::Pointing::Elsewhere(t) => format!("the domain points at {t}"),
+        dns::Pointing::NoRecord => "no record for the domain".to_string(),
+        dns::Pointing::DanglingFrontDoor(t) => format!("the domain points at {t}"),
+        dns::Pointing::Unmanaged => "DNS is yours (no hosted_zone_id)".to_string(),
+    };
+    let hint = if idle && o.dns != dns::Pointing::FrontDoor && o.dns != dns::Pointing::Unmanaged {
+        "; run `meetctl down` to point the domain at it"
+    } else {
+        ""
+    };
+    println!(
+        "  front door     deployed ({}); {points}{hint}; passcode {}; page: {}",
+        o.target_domain_name.as_deref().unwrap_or("?"),
+        if o.passcode { "set" } else { "none" },
+        o.wake
+    );
+}
+
 /// What the status endpoint answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Status {
