@@ -200,6 +200,45 @@ def apply_list_tasks_default() -> None:
     EC2ContainerServiceBackend.list_tasks = list_tasks
 
 
+# API Gateway's regional hosted zones (the alias target's HostedZoneId),
+# https://docs.aws.amazon.com/general/latest/gr/apigateway.html
+API_GATEWAY_ZONES = {
+    "us-east-1": "Z1UJRXOUMOOFQ8",
+    "us-east-2": "ZOJJZC49E0EPZ",
+    "us-west-2": "Z2OJLYMUO9EFXC",
+    "eu-west-1": "ZLY8HYME6SFDD",
+    "eu-central-1": "Z1U9ULNL0V5AJ3",
+    "ap-southeast-2": "Z2RPCDW04V8134",
+}
+
+
+def apply_regional_domain_targets() -> None:
+    """A regional API Gateway custom domain gets its target from AWS: the
+    `ApiGatewayDomainName` (d-<id>.execute-api.<region>.amazonaws.com) and
+    `HostedZoneId` a Route53 alias needs, and status AVAILABLE
+    (https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/domainnames.html).
+    moto 5.2.5 echoes the configuration as sent, without them; the front door
+    (infra/modules/front-door) publishes them for meetctl."""
+    from moto.apigatewayv2.models import DomainName
+    from moto.moto_api._internal import mock_random
+
+    original = DomainName.__init__
+    if getattr(original, "fills_targets", False):
+        return
+
+    def init(self, domain_name, domain_name_configurations, mutual_tls_authentication, tags, backend):
+        original(self, domain_name, domain_name_configurations, mutual_tls_authentication, tags, backend)
+        region = backend.region_name
+        for config in self.domain_name_configurations or []:
+            config.setdefault("apiGatewayDomainName",
+                              f"d-{mock_random.get_random_string(10, lower_case=True)}.execute-api.{region}.amazonaws.com")
+            config.setdefault("hostedZoneId", API_GATEWAY_ZONES.get(region, "Z1UJRXOUMOOFQ8"))
+            config.setdefault("domainNameStatus", "AVAILABLE")
+
+    init.fills_targets = True
+    DomainName.__init__ = init
+
+
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 EXECUTED_COMMANDS_PATH = "/_local_aws/executed-commands"
 EXEC_NOT_ENABLED = (
@@ -313,6 +352,7 @@ class ExecuteCommandRefused(Exception):
 
 def start_moto(port: int) -> tuple[MotoServer, str]:
     apply_list_tasks_default()
+    apply_regional_domain_targets()
     if port != 0:
         ensure_port_free(port)
     # Port 0 goes to the server as is: the OS picks a free port at bind time,

@@ -213,3 +213,8 @@ output "control_plane_log_group_name" {
   description = "Where every automatic down is logged with its reason (null when control_plane_enabled = false)."
   value       = one(module.control_plane[*].log_group_name)
 }
+
+output "front_door_target_domain_name" {
+  description = "The front door's regional target (null when front_door_enabled = false); meetctl down points the domain's alias at it."
+  value       = one(module.front_door[*].target_domain_name)
+}

@@ -35,6 +35,7 @@ provider "aws" {
     for_each = local.use_emulator ? [var.aws_endpoint_url] : []
     content {
       acm              = endpoints.value
+      apigatewayv2     = endpoints.value
       cloudwatch       = endpoints.value
       ec2              = endpoints.value
       ecs              = endpoints.value

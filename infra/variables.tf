@@ -352,3 +352,20 @@ variable "monthly_budget_usd" {
     error_message = "monthly_budget_usd must be null or a positive amount."
   }
 }
+
+variable "front_door_enabled" {
+  description = "Deploy the front door (modules/front-door, wake on visit): while the platform sleeps the domain serves a page that starts it. Needs control_plane_enabled (its zip), a certificate (certificate_arn or create_certificate) and front_door_policy_file."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.front_door_enabled || (var.control_plane_enabled && var.front_door_policy_file != null && (var.certificate_arn != null || var.create_certificate))
+    error_message = "front_door_enabled = true needs control_plane_enabled = true, a certificate (certificate_arn or create_certificate) and front_door_policy_file (`meetctl iam-policy > front-door-policy.json`)."
+  }
+}
+
+variable "front_door_policy_file" {
+  description = "The output of `meetctl iam-policy` for this project: what the front door's function may do to run meetctl up. Only used when front_door_enabled = true."
+  type        = string
+  default     = null
+}

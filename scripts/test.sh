@@ -19,6 +19,13 @@ fi
 # The package's own service is not wanted: the tests start turnserver themselves.
 turnserver --version 2>/dev/null | head -n1 || { echo "turnserver missing after install" >&2; exit 1; }
 
+phase "headless Chromium (Debian packages) for the wake-on-visit browser test (tests/front_door.rs)"
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi
+chromium --version 2>/dev/null | head -n1 || { echo "chromium missing after install" >&2; exit 1; }
+
 phase "python env (moto[server] pinned, for the local AWS)"
 MEETCTL_TEST_PYTHON="$(bash scripts/python-env.sh | tail -n1)"
 export MEETCTL_TEST_PYTHON

@@ -400,6 +400,115 @@ else
   echo "    (ingress terraform round skipped: TF_E2E_TERRAFORM_INGRESS=$TERRAFORM_INGRESS)"
 fi
 
+# ------------------------------------------------------------ front door ---
+
+# Wake on visit (infra/modules/front-door): apply it, check what it built and
+# that meetctl finds it, `down` points the domain at it; then disable it and
+# `down` deletes the alias that would dangle.
+front_door_field() {
+  "$PY" - "$ENDPOINT" "$REGION" "$PROJECT" "$DOMAIN" "$1" <<'PY'
+import json, sys, boto3
+endpoint, region, project, domain, field = sys.argv[1:]
+kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+gw = boto3.client("apigatewayv2", **kw)
+ssm = boto3.client("ssm", **kw)
+if field == "parameter":
+    try:
+        print(ssm.get_parameter(Name=f"/{project}/meetctl/front-door")["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        print("absent")
+elif field == "api":
+    apis = [a for a in gw.get_apis()["Items"] if a["Name"] == f"{project}-front-door"]
+    if not apis:
+        print("absent")
+    else:
+        a = apis[0]
+        stages = gw.get_stages(ApiId=a["ApiId"])["Items"]
+        routes = gw.get_routes(ApiId=a["ApiId"])["Items"]
+        integ = gw.get_integrations(ApiId=a["ApiId"])["Items"]
+        s = stages[0] if stages else {}
+        r = s.get("DefaultRouteSettings", {})
+        print(json.dumps({
+            "protocol": a["ProtocolType"], "routes": [x["RouteKey"] for x in routes],
+            "integration": [(i["IntegrationType"], i.get("PayloadFormatVersion")) for i in integ],
+            "stage": s.get("StageName"), "auto_deploy": s.get("AutoDeploy"),
+            "rate": r.get("ThrottlingRateLimit"), "burst": r.get("ThrottlingBurstLimit"),
+        }, sort_keys=True))
+elif field == "domain":
+    try:
+        d = gw.get_domain_name(DomainName=domain)
+        maps = gw.get_api_mappings(DomainName=domain)["Items"]
+        c = d["DomainNameConfigurations"][0]
+        print(json.dumps({"target": c.get("ApiGatewayDomainName"), "zone": c.get("HostedZoneId"),
+                          "endpoint": c.get("EndpointType"), "cert": c.get("CertificateArn"),
+                          "mappings": len(maps)}, sort_keys=True))
+    except gw.exceptions.NotFoundException:
+        print("absent")
+elif field == "function":
+    lam = boto3.client("lambda", **kw)
+    try:
+        c = lam.get_function(FunctionName=f"{project}-front-door")["Configuration"]
+        print(f'{c["Runtime"]} {c["Handler"]} {c["Timeout"]}')
+    except lam.exceptions.ResourceNotFoundException:
+        print("absent")
+PY
+}
+dns_alias_target() {
+  "$PY" - "$ENDPOINT" "$REGION" "$ZONE_ID" "$DOMAIN" <<'PY'
+import sys, boto3
+endpoint, region, zone, domain = sys.argv[1:]
+r53 = boto3.client("route53", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+sets = r53.list_resource_record_sets(HostedZoneId=zone, StartRecordName=domain + ".", StartRecordType="A", MaxItems="1")["ResourceRecordSets"]
+a = [s for s in sets if s["Name"] == domain + "." and s["Type"] == "A"]
+print(a[0]["AliasTarget"]["DNSName"].rstrip(".") if a and "AliasTarget" in a[0] else "none")
+PY
+}
+log "front door: terraform apply -var front_door_enabled=true"
+meetctl iam-policy >"$WORK/front-door-policy.json"
+FD_VARS=("${TF_VAR_ARGS[@]}" -var front_door_enabled=true -var "front_door_policy_file=$WORK/front-door-policy.json")
+if timed "terraform apply (front door)" "$LOGS/terraform-apply-front-door.log" \
+  tf apply -auto-approve -input=false -no-color "${FD_VARS[@]}"; then
+  ok "terraform apply of the front door into the local AWS"
+  FD_TARGET="$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["target_domain_name"])' "$(front_door_field parameter)" 2>/dev/null || echo "")"
+  echo "    front door target: ${FD_TARGET:-none}"
+  check "front door: the SSM parameter names the custom domain's regional target" \
+    bash -c "[[ '$FD_TARGET' == d-*.execute-api.$REGION.amazonaws.com ]]"
+  api_ok() {
+    [ "$(front_door_field api)" = '{"auto_deploy": true, "burst": 20, "integration": [["AWS_PROXY", "2.0"]], "protocol": "HTTP", "rate": 5.0, "routes": ["$default"], "stage": "$default"}' ]
+  }
+  check "front door: HTTP API, \$default route to the function (payload 2.0), auto-deployed \$default stage throttled (5 rps, burst 20)" api_ok
+  domain_ok() {
+    local d
+    d="$(front_door_field domain)"
+    [[ "$d" == *"\"cert\": \"$CERT_ARN\""* && "$d" == *'"endpoint": "REGIONAL"'* && "$d" == *'"mappings": 1'* && "$d" == *"\"target\": \"$FD_TARGET\""* ]]
+  }
+  check "front door: custom domain $DOMAIN (regional, the same certificate) mapped to the API" domain_ok
+  check "front door: function $PROJECT-front-door (provided.al2023, bootstrap, 900 s)" \
+    test "$(front_door_field function)" = "provided.al2023 bootstrap 900"
+  state_has_no_passcode() { ! tf show -no-color 2>/dev/null | grep -qi "pbkdf2\|passcode"; }
+  check "front door: the terraform state holds no passcode or hash" state_has_no_passcode
+  check "front door: meetctl down (idle) exits 0" \
+    timed "meetctl down (front door)" "$LOGS/meetctl-down-front-door.log" meetctl down
+  check "front door: down pointed $DOMAIN at the front door" test "$(dns_alias_target)" = "$FD_TARGET"
+  status_shows_front_door() {
+    meetctl status >"$LOGS/meetctl-status-front-door.log" 2>&1 &&
+      grep -q "front door     deployed ($FD_TARGET); the domain points at it" "$LOGS/meetctl-status-front-door.log"
+  }
+  check "front door: meetctl status shows it deployed and the domain pointing at it" status_shows_front_door
+else
+  not_ok "terraform apply of the front door into the local AWS"
+fi
+log "front door: disabled (terraform apply -var front_door_enabled=false)"
+check "front door: terraform apply with front_door_enabled=false exits 0" \
+  timed "terraform apply (front door off)" "$LOGS/terraform-apply-front-door-off.log" \
+  tf apply -auto-approve -input=false -no-color "${TF_VAR_ARGS[@]}"
+check "front door: disabling removes its parameter" test "$(front_door_field parameter)" = absent
+check "front door: disabling removes the API" test "$(front_door_field api)" = absent
+check "front door: disabling removes the custom domain" test "$(front_door_field domain)" = absent
+check "front door: meetctl down after disabling exits 0" \
+  timed "meetctl down (front door gone)" "$LOGS/meetctl-down-front-door-gone.log" meetctl down
+check "front door: down deleted the alias that would dangle" test "$(dns_alias_target)" = none
+
 # ---------------------------------------------------------------- destroy ---
 
 log "terraform destroy"

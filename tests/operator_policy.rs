@@ -114,6 +114,8 @@ fn every_call_of_up_status_check_down_and_cost_is_allowed() {
     run(&["check", "--certificate-arn", &cert], &[0, 1]);
     run(&["down", "--dry-run"], &[0]);
     run(&["down"], &[0]);
+    // Wake on visit: the passcode's parameter (set reads stdin, absent here).
+    run(&["front-door", "passcode", "clear"], &[0]);
     run(&["cost", "--actual", "--month", "2026-10"], &[0, 1]);
 
     for must in [
