@@ -389,7 +389,7 @@ async fn a_visit_wakes_the_platform_and_down_puts_the_front_door_back() {
         text(&out)
     );
     assert!(is_clean(&inventory(&aws).await));
-    assert_eq!(parameter(&aws, DEPLOYMENT).await.is_some(), true);
+    assert!(parameter(&aws, DEPLOYMENT).await.is_some());
     assert_eq!(door.status().await["state"], "asleep");
 
     // The front door is disabled (terraform destroy removes its parameter):
@@ -655,6 +655,9 @@ async fn site_stand_in() -> (SocketAddr, tokio::task::JoinHandle<()>) {
     (addr, task)
 }
 
+/// When the proxy last asked Route53, and the alias target it got.
+type CachedAnswer = (Instant, Option<String>);
+
 /// What the meeting domain leads to, decided per connection as DNS would:
 /// the front door while the domain's record aliases it; once `up` pointed it
 /// at the NLB, the site stand-in, but only after the NLB is active under the
@@ -683,7 +686,7 @@ async fn domain_proxy(
     let addr = listener.local_addr().unwrap();
     // The browser's resolver cache: an answer is reused for the alias's TTL
     // (60 s for ELB and API Gateway targets), scaled like the timing model.
-    let cache: Arc<tokio::sync::Mutex<Option<(Instant, Option<String>)>>> = Arc::default();
+    let cache: Arc<tokio::sync::Mutex<Option<CachedAnswer>>> = Arc::default();
     let ttl = Duration::from_secs(1);
     let task = tokio::spawn(async move {
         loop {

@@ -189,18 +189,13 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
     ) else {
         // Wake on visit: the domain at rest leads to the front door, and a
         // front-door alias without a front door is deleted.
+        let mut step = step;
         if let (Some(zone), Some(domain)) = (&ctx.config.hosted_zone_id, &ctx.config.domain) {
-            match crate::front_door::dns::settle_idle(ctx, zone, domain).await {
-                Ok(Some(done)) => {
-                    step.done(&done);
-                    return Ok(());
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    step.failed(&e.to_string());
-                    return Err(e);
-                }
-            }
+            let settled = crate::front_door::dns::settle_idle(ctx, zone, domain).await;
+            step = match unless_front_door(step, settled) {
+                Ok(step) => step,
+                Err(outcome) => return outcome,
+            };
         }
         step.skipped("no record to delete");
         return Ok(());
@@ -219,17 +214,11 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
         ));
         return Ok(());
     }
-    match crate::front_door::dns::replace_alias(ctx, zone, domain, record).await {
-        Ok(Some(switched)) => {
-            step.done(&switched);
-            return Ok(());
-        }
-        Ok(None) => {}
-        Err(e) => {
-            step.failed(&e.to_string());
-            return Err(e);
-        }
-    }
+    let switched = crate::front_door::dns::replace_alias(ctx, zone, domain, record).await;
+    let step = match unless_front_door(step, switched) {
+        Ok(step) => step,
+        Err(outcome) => return outcome,
+    };
     let deleted = route53::delete_alias(&ctx.aws, zone, record).await;
     finish_step(step, deleted, |gone| {
         if *gone {
@@ -242,6 +231,25 @@ async fn remove_dns(ctx: &Context, observed: &Observed) -> Result<()> {
         }
     })
     .map(|_| ())
+}
+
+/// Ends the DNS step when the front door took care of the record (or
+/// failed to); hands the step back when it had nothing to do.
+fn unless_front_door(
+    step: crate::output::Step,
+    handled: Result<Option<String>>,
+) -> std::result::Result<crate::output::Step, Result<()>> {
+    match handled {
+        Ok(None) => Ok(step),
+        Ok(Some(done)) => {
+            step.done(&done);
+            Err(Ok(()))
+        }
+        Err(e) => {
+            step.failed(&e.to_string());
+            Err(Err(e))
+        }
+    }
 }
 
 /// Whether an alias target is our load balancer. While an NLB of our name

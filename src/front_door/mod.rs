@@ -100,6 +100,15 @@ pub async fn deployment(ctx: &Context) -> Result<Option<Deployment>> {
         })
 }
 
+/// Writes a String parameter of the front door, creating it (tagged) when absent.
+pub(crate) async fn put(ctx: &Context, name: &str, value: &str) -> Result<()> {
+    let kind = aws_sdk_ssm::types::ParameterType::String;
+    if !ssm::create(&ctx.aws, &ctx.names, name, value, kind).await? {
+        ssm::overwrite(&ctx.aws, name, value).await?;
+    }
+    Ok(())
+}
+
 /// An HTTP request, as API Gateway or the local server hands it over.
 #[derive(Clone, Debug, Default)]
 pub struct Request {

@@ -130,18 +130,7 @@ pub async fn read(ctx: &Context) -> Result<Option<Progress>> {
 pub async fn write(ctx: &Context, progress: &Progress) -> Result<()> {
     let name = Parameters::progress(&ctx.config.project);
     let value = serde_json::to_string(progress).expect("serializable");
-    if !ssm::create(
-        &ctx.aws,
-        &ctx.names,
-        &name,
-        &value,
-        aws_sdk_ssm::types::ParameterType::String,
-    )
-    .await?
-    {
-        ssm::overwrite(&ctx.aws, &name, &value).await?;
-    }
-    Ok(())
+    super::put(ctx, &name, &value).await
 }
 
 /// A progress record fed by step events and written to SSM by a task at

@@ -30,17 +30,7 @@ pub async fn admit(ctx: &Context, source: &str) -> Result<Option<u64>> {
         .unwrap_or_default();
     let verdict = decide(&mut attempts, source, now);
     let value = serde_json::to_string(&attempts).expect("serializable");
-    if !ssm::create(
-        &ctx.aws,
-        &ctx.names,
-        &name,
-        &value,
-        aws_sdk_ssm::types::ParameterType::String,
-    )
-    .await?
-    {
-        ssm::overwrite(&ctx.aws, &name, &value).await?;
-    }
+    super::put(ctx, &name, &value).await?;
     Ok(verdict)
 }
 
