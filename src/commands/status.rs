@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::cost::PriceUnknown;
 use crate::control::{self, decision::Decision};
+use crate::cost::PriceUnknown;
 use crate::error::Result;
 use crate::output::human_duration;
 use crate::state::{self, Assessment, Observed, Verdict};
