@@ -239,6 +239,30 @@ def apply_regional_domain_targets() -> None:
     DomainName.__init__ = init
 
 
+def apply_new_tasks_provisioning() -> None:
+    """A task ECS starts is PROVISIONING, then PENDING, and RUNNING only with
+    its network interface and address attached (developer guide, "Amazon ECS
+    task lifecycle"); moto creates it RUNNING with a random address that the
+    shim then moves into the task's subnet. A client reading tasks between
+    the two would take the random address for the task's own, which a real
+    task never changes. The services' tasks the shim starts therefore begin
+    PROVISIONING, set inside moto's constructor (before the task is listed
+    anywhere), until the shim dresses them (dress_new_task)."""
+    from moto.ecs.models import Task
+
+    original = Task.__init__
+    if getattr(original, "starts_provisioning", False):
+        return
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.started_by == SHIM_STARTED_BY:
+            self.last_status = "PROVISIONING"
+
+    __init__.starts_provisioning = True
+    Task.__init__ = __init__
+
+
 ECS_TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113."
 EXECUTED_COMMANDS_PATH = "/_local_aws/executed-commands"
 EXEC_NOT_ENABLED = (
@@ -353,6 +377,7 @@ class ExecuteCommandRefused(Exception):
 def start_moto(port: int) -> tuple[MotoServer, str]:
     apply_list_tasks_default()
     apply_regional_domain_targets()
+    apply_new_tasks_provisioning()
     if port != 0:
         ensure_port_free(port)
     # Port 0 goes to the server as is: the OS picks a free port at bind time,

@@ -301,6 +301,11 @@ variable "control_plane_enabled" {
     condition     = !var.control_plane_enabled || var.control_plane_zip != null
     error_message = "control_plane_enabled = true needs control_plane_zip: run scripts/build-lambda.sh and pass its zip (target/lambda/meetctl-control.zip)."
   }
+
+  validation {
+    condition     = !(var.control_plane_enabled && var.nlb_enabled)
+    error_message = "control_plane_enabled = true works with meetctl's on-demand NLB only (nlb_enabled = false): with nlb_enabled = true, `down` removes the NLB through terraform, which the Lambda function cannot run. Set nlb_enabled = false, or leave the control plane off."
+  }
 }
 
 variable "control_plane_zip" {

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/meetctl/target}"
 MEETCTL_TEST_PYTHON="$(bash scripts/python-env.sh | tail -n1)"
 export MEETCTL_TEST_PYTHON
-cargo build --locked --quiet --bin meetctl --example bench_control_plane
+# Built as `cargo test` builds it (examples included): a plain `cargo build`
+# has another feature set and would compile the whole AWS SDK a second time.
+cargo test --locked --quiet --no-run
 export MEETCTL_BIN="$CARGO_TARGET_DIR/debug/meetctl"
 export CARGO_MANIFEST_DIR="$PWD"
 log="$(mktemp)"

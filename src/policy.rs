@@ -132,6 +132,9 @@ pub fn document(scope: &Scope) -> Value {
                 "route53:ListResourceRecordSets",
                 "route53:GetChange",
                 "ce:GetCostAndUsage",
+                // `status` shows the control plane's idle clock from the
+                // NLB's metrics (no resource-level permissions).
+                "cloudwatch:GetMetricStatistics",
             ],
             vec!["*".into()],
             None,
@@ -224,6 +227,29 @@ pub fn document(scope: &Scope) -> Value {
             ],
             vec![format!("arn:aws:ssm:{region}:*:parameter/{project}/*")],
             None,
+        ),
+        // `up` enables and `down` disables the control plane's schedule
+        // (infra/ control_plane module). UpdateSchedule sends the schedule's
+        // target role back, which needs iam:PassRole on that role for
+        // Scheduler only (EventBridge Scheduler user guide, "Set up the
+        // execution role").
+        statement(
+            "ControlPlaneScheduleOnly",
+            &["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
+            vec![format!(
+                "arn:aws:scheduler:{region}:*:schedule/default/{}",
+                names.control_schedule()
+            )],
+            None,
+        ),
+        statement(
+            "PassTheScheduleRoleToSchedulerOnly",
+            &["iam:PassRole"],
+            vec![format!(
+                "arn:aws:iam::*:role/{}-scheduler",
+                names.control_schedule()
+            )],
+            Some(json!({ "StringEquals": { "iam:PassedToService": "scheduler.amazonaws.com" } })),
         ),
         statement(
             "OwnDnsRecordOnly",

@@ -12,7 +12,6 @@
 mod common;
 
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState, Target};
 use aws_smithy_types::DateTime;
 use common::*;
 use meetctl::aws::Aws;
@@ -48,32 +47,6 @@ async fn context(local: &LocalAws, extra: &[(&str, &str)]) -> Context {
         local.aws().await,
         output::Reporter::new(),
     )
-}
-
-/// The schedule infra/'s control_plane module creates, DISABLED.
-async fn create_schedule(aws: &Aws) {
-    aws.scheduler
-        .create_schedule()
-        .name(SCHEDULE)
-        .description("meetctl control plane")
-        .schedule_expression("rate(5 minutes)")
-        .flexible_time_window(
-            FlexibleTimeWindow::builder()
-                .mode(FlexibleTimeWindowMode::Off)
-                .build()
-                .unwrap(),
-        )
-        .target(
-            Target::builder()
-                .arn("arn:aws:lambda:us-east-1:123456789012:function:jitsi-video-platform-control")
-                .role_arn("arn:aws:iam::123456789012:role/jitsi-video-platform-control-scheduler")
-                .build()
-                .unwrap(),
-        )
-        .state(ScheduleState::Disabled)
-        .send()
-        .await
-        .unwrap();
 }
 
 /// (state, description, expression) of the schedule.
@@ -153,7 +126,7 @@ async fn put_metric(aws: &Aws, dimension: &str, metric: &str, value: f64, at: i6
 /// `meetctl up` by the real binary, with the control plane deployed.
 async fn up(local: &LocalAws) -> Aws {
     let aws = local.aws().await;
-    create_schedule(&aws).await;
+    create_control_schedule(&aws).await;
     let out = local.run(&["up"]);
     assert_code(&out, 0);
     aws
@@ -295,7 +268,7 @@ async fn max_uptime_warns_then_takes_down_a_busy_platform() {
 async fn the_up_for_cap_holds() {
     let local = LocalAws::start();
     let aws = local.aws().await;
-    create_schedule(&aws).await;
+    create_control_schedule(&aws).await;
     let out = local.run(&["up", "--for", "soon"]);
     assert_code(&out, 2);
     assert!(
@@ -341,7 +314,7 @@ async fn the_up_for_cap_holds() {
 async fn the_budget_refuses_up_and_takes_the_platform_down() {
     let local = LocalAws::start();
     let aws = local.aws().await;
-    create_schedule(&aws).await;
+    create_control_schedule(&aws).await;
     // This month already cost $4.99 of a $5 budget.
     let now = record::now_epoch();
     let mut spent = record::History::default();

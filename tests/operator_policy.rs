@@ -29,6 +29,8 @@ fn iam_prefix(sdk_service: &str) -> &'static str {
         "ACM" => "acm",
         "Cost Explorer" => "ce",
         "STS" => "sts",
+        "CloudWatch" => "cloudwatch",
+        "Scheduler" => "scheduler",
         other => {
             panic!("no IAM prefix known for SDK service {other:?}: add it here and to the policy")
         }
@@ -70,6 +72,11 @@ fn implied(action: &str) -> Vec<String> {
     if action == "ssm:PutParameter" {
         also.push("ssm:AddTagsToResource".to_string());
     }
+    // UpdateSchedule sends the schedule's target role back (EventBridge
+    // Scheduler user guide, "Set up the execution role").
+    if action == "scheduler:UpdateSchedule" {
+        also.push("iam:PassRole".to_string());
+    }
     // The account's first load balancer creates ELB's service-linked role.
     if action == "elasticloadbalancing:CreateLoadBalancer" {
         also.push("iam:CreateServiceLinkedRole".to_string());
@@ -92,6 +99,10 @@ fn every_call_of_up_status_check_down_and_cost_is_allowed() {
     let local = LocalAws::start();
     let cert = local.field("certificate_arn");
     let policy = policy_of(&local);
+    // The control plane is deployed: `up` and `down` switch its schedule.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { common::create_control_schedule(&local.aws().await).await });
 
     let mut seen = BTreeSet::new();
     let mut run = |args: &[&str], codes: &[i32]| {
@@ -114,6 +125,7 @@ fn every_call_of_up_status_check_down_and_cost_is_allowed() {
     run(&["check", "--certificate-arn", &cert], &[0, 1]);
     run(&["down", "--dry-run"], &[0]);
     run(&["down"], &[0]);
+    run(&["history"], &[0]);
     // Wake on visit: the passcode's parameter (set reads stdin, absent here).
     run(&["front-door", "passcode", "clear"], &[0]);
     run(&["cost", "--actual", "--month", "2026-10"], &[0, 1]);
@@ -125,6 +137,8 @@ fn every_call_of_up_status_check_down_and_cost_is_allowed() {
         "route53:ChangeResourceRecordSets",
         "ce:GetCostAndUsage",
         "acm:DescribeCertificate",
+        "scheduler:UpdateSchedule",
+        "cloudwatch:GetMetricStatistics",
     ] {
         assert!(
             seen.contains(must),

@@ -259,6 +259,32 @@ pub async fn eip_public_ip(aws: &Aws) -> String {
     addresses.addresses()[0].public_ip().unwrap().to_string()
 }
 
+/// The schedule infra/'s control_plane module creates, DISABLED.
+pub async fn create_control_schedule(aws: &Aws) {
+    aws.scheduler
+        .create_schedule()
+        .name("jitsi-video-platform-control")
+        .description("meetctl control plane")
+        .schedule_expression("rate(5 minutes)")
+        .flexible_time_window(
+            aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
+                .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)
+                .build()
+                .unwrap(),
+        )
+        .target(
+            aws_sdk_scheduler::types::Target::builder()
+                .arn("arn:aws:lambda:us-east-1:123456789012:function:jitsi-video-platform-control")
+                .role_arn("arn:aws:iam::123456789012:role/jitsi-video-platform-control-scheduler")
+                .build()
+                .unwrap(),
+        )
+        .state(aws_sdk_scheduler::types::ScheduleState::Disabled)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// True when nothing meetctl creates exists (secrets may stay: they are free and reused).
 pub fn is_clean(inv: &Inventory) -> bool {
     inv.load_balancers.is_empty()

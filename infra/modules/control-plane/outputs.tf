@@ -12,3 +12,8 @@ output "log_group_name" {
   description = "Where every automatic down is logged with its reason."
   value       = aws_cloudwatch_log_group.function.name
 }
+
+output "environment" {
+  description = "The MEETCTL_* configuration the function runs with (no secrets): keep the CLI's caps equal to it."
+  value       = local.environment
+}
