@@ -21,6 +21,7 @@ pub mod names;
 pub mod output;
 pub mod policy;
 pub mod preflight;
+pub mod secret_input;
 pub mod state;
 pub mod terraform;
 pub mod wait;

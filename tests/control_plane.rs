@@ -15,7 +15,7 @@ use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_smithy_types::DateTime;
 use common::*;
 use meetctl::aws::Aws;
-use meetctl::config::{Config, FlagValues, Inputs};
+use meetctl::config::Config;
 use meetctl::control::{self, record};
 use meetctl::{output, Context};
 
@@ -26,19 +26,7 @@ const LOCK: &str = "/jitsi-video-platform/meetctl/lock";
 const MIN: i64 = 60;
 
 fn config(local: &LocalAws, extra: &[(&str, &str)]) -> Config {
-    let mut flags = FlagValues::default();
-    flags.set("endpoint_url", local.endpoint.clone());
-    flags.set("domain", local.field("domain"));
-    flags.set("hosted_zone_id", local.field("hosted_zone_id"));
-    flags.set("poll_interval_ms", "50");
-    for (k, v) in extra {
-        flags.set(k, *v);
-    }
-    Config::load(&Inputs {
-        flags,
-        ..Default::default()
-    })
-    .unwrap()
+    local_config(local, &local.endpoint, extra)
 }
 
 async fn context(local: &LocalAws, extra: &[(&str, &str)]) -> Context {
@@ -63,16 +51,6 @@ async fn schedule(aws: &Aws) -> (String, Option<String>, Option<String>) {
         s.description().map(String::from),
         s.schedule_expression().map(String::from),
     )
-}
-
-async fn parameter(aws: &Aws, name: &str) -> Option<String> {
-    aws.ssm
-        .get_parameter()
-        .name(name)
-        .send()
-        .await
-        .ok()
-        .and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
 }
 
 async fn put_parameter(aws: &Aws, name: &str, value: &str) {

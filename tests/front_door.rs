@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use meetctl::aws::Aws;
-use meetctl::config::{Config, FlagValues, Inputs};
+use meetctl::config::Config;
 use meetctl::front_door::{self, local, BoxFuture, Starter};
 use meetctl::{output, Context};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,19 +46,7 @@ const TIMING: &[&str] = &[
 ];
 
 fn config(local: &LocalAws, endpoint: &str, extra: &[(&str, &str)]) -> Config {
-    let mut flags = FlagValues::default();
-    flags.set("endpoint_url", endpoint.to_string());
-    flags.set("domain", local.field("domain"));
-    flags.set("hosted_zone_id", local.field("hosted_zone_id"));
-    flags.set("poll_interval_ms", "50");
-    for (k, v) in extra {
-        flags.set(k, *v);
-    }
-    Config::load(&Inputs {
-        flags,
-        ..Default::default()
-    })
-    .unwrap()
+    local_config(local, endpoint, extra)
 }
 
 /// Terraform's front-door parameter (infra/modules/front-door).
@@ -79,16 +67,6 @@ async fn deploy_front_door(aws: &Aws) {
         .send()
         .await
         .unwrap();
-}
-
-async fn parameter(aws: &Aws, name: &str) -> Option<String> {
-    aws.ssm
-        .get_parameter()
-        .name(name)
-        .send()
-        .await
-        .ok()
-        .and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
 }
 
 /// The domain's A alias target, as Route53 holds it.

@@ -73,16 +73,6 @@ async fn target_ips(aws: &Aws, tg_name: &str) -> Vec<String> {
     ips
 }
 
-async fn parameter(aws: &Aws, name: &str) -> Option<String> {
-    aws.ssm
-        .get_parameter()
-        .name(name)
-        .send()
-        .await
-        .ok()
-        .and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
-}
-
 async fn arns(aws: &Aws) -> Vec<String> {
     let mut all = Vec::new();
     for lb in aws

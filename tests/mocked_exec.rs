@@ -15,8 +15,9 @@ use aws_sdk_ecs::types::error::{AccessDeniedException, TargetNotConnectedExcepti
 use aws_sdk_ecs::types::{Container, ManagedAgent, ManagedAgentName, Service, Task};
 use aws_sdk_ecs::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use meetctl::commands::users::{self, Action, Options, PasswordSource};
+use meetctl::commands::users::{self, Action, Options};
 use meetctl::config::{Config, FlagValues, Inputs};
+use meetctl::secret_input::SecretSource;
 use meetctl::{Context, Error};
 
 const TASK_ARN: &str =
@@ -113,7 +114,7 @@ async fn add_user(refusal: fn() -> ExecuteCommandError) -> (Error, bool) {
     let plugin = Plugin::install();
     let options = Options {
         path_var: Some(plugin.dir.path().as_os_str().to_owned()),
-        password: PasswordSource::Reader(Box::new(std::io::Cursor::new(
+        password: SecretSource::Reader(Box::new(std::io::Cursor::new(
             b"correct-horse-battery-9\n".to_vec(),
         ))),
     };

@@ -214,25 +214,18 @@ fn print_front_door(report: &FrontDoorReport) {
     println!("Front door (optional, infra/ front_door_enabled: wake on visit, the asleep page on the domain)");
     println!("  idle: $0.00 per month without visits: API Gateway (HTTP API) and Lambda bill per request;");
     println!("  the custom domain, the API and the function cost nothing to exist.");
-    let mut rows = vec![vec![
-        "starts".to_string(),
-        "requests".into(),
-        "GB-s".into(),
-        "list USD".into(),
-        "after free tier".into(),
-    ]];
-    for m in &report.months {
-        rows.push(vec![
-            qty(m.starts),
-            qty(m.requests),
-            qty(m.gb_seconds),
-            format!("${:.4}", m.list_usd),
-            format!("${:.4}", m.after_free_tier_usd),
-        ]);
-    }
-    for line in table(&rows, &[0, 1, 2, 3, 4]) {
-        println!("  {line}");
-    }
+    print_usage_table(
+        ["starts", "requests"],
+        report.months.iter().map(|m| {
+            [
+                m.starts,
+                m.requests,
+                m.gb_seconds,
+                m.list_usd,
+                m.after_free_tier_usd,
+            ]
+        }),
+    );
     println!(
         "  assumes {} requests per start (page, POST, progress, a poll every 1.5 s), {} stray requests a month (rows 2-4), {} s of `up` per start and {} s per request at {} GB",
         qty(a.requests_per_start),
@@ -315,25 +308,18 @@ fn print_control_plane(report: &ControlPlaneReport) {
     println!("Control plane (optional, infra/ control_plane_enabled: idle auto-shutdown, max_uptime, budget)");
     println!("  idle: $0.00 per month. `down` disables its schedule, so nothing invokes the function while");
     println!("  the platform is down; the function, its role and its empty log group cost nothing to exist.");
-    let mut rows = vec![vec![
-        "hours up".to_string(),
-        "invocations".into(),
-        "GB-s".into(),
-        "list USD".into(),
-        "after free tier".into(),
-    ]];
-    for m in &report.months {
-        rows.push(vec![
-            qty(m.hours_up),
-            qty(m.invocations),
-            qty(m.gb_seconds),
-            format!("${:.4}", m.list_usd),
-            format!("${:.4}", m.after_free_tier_usd),
-        ]);
-    }
-    for line in table(&rows, &[0, 1, 2, 3, 4]) {
-        println!("  {line}");
-    }
+    print_usage_table(
+        ["hours up", "invocations"],
+        report.months.iter().map(|m| {
+            [
+                m.hours_up,
+                m.invocations,
+                m.gb_seconds,
+                m.list_usd,
+                m.after_free_tier_usd,
+            ]
+        }),
+    );
     println!(
         "  assumes a tick every {} min while up ({} s at {} GB), one automatic down per {} h meeting ({} s), {} metric reads and {} KB of log per tick",
         qty(a.rate_minutes),
@@ -345,6 +331,30 @@ fn print_control_plane(report: &ControlPlaneReport) {
         qty(a.log_bytes_per_tick / 1024.0)
     );
     println!();
+}
+
+/// A pay-per-request add-on by month: what drives it, its billed units,
+/// GB-seconds, the list price and the price after the monthly free tiers.
+fn print_usage_table(driver: [&str; 2], months: impl Iterator<Item = [f64; 5]>) {
+    let mut rows = vec![vec![
+        driver[0].to_string(),
+        driver[1].to_string(),
+        "GB-s".into(),
+        "list USD".into(),
+        "after free tier".into(),
+    ]];
+    for [by, units, gb_seconds, list_usd, after_free_usd] in months {
+        rows.push(vec![
+            qty(by),
+            qty(units),
+            qty(gb_seconds),
+            format!("${list_usd:.4}"),
+            format!("${after_free_usd:.4}"),
+        ]);
+    }
+    for line in table(&rows, &[0, 1, 2, 3, 4]) {
+        println!("  {line}");
+    }
 }
 
 /// Rows as aligned columns; numbers (columns in `right`) aligned right.

@@ -2,13 +2,13 @@
 //! server around the front door's handler (a demo and the browser test's
 //! way in; in AWS, API Gateway and the Lambda function serve it).
 
-use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
 use clap::Subcommand;
 
 use crate::error::{Error, Result};
 use crate::front_door::{self, local, passcode};
+use crate::secret_input::{self, Ask, SecretSource};
 use crate::{output, Context};
 
 #[derive(Subcommand, Debug)]
@@ -88,46 +88,12 @@ pub async fn run(ctx: &Context, command: &FrontDoorCommand) -> Result<()> {
 }
 
 fn read_passcode() -> Result<String> {
-    let code = if std::io::stdin().is_terminal() {
-        let term = console::Term::stderr();
-        let ask = |prompt: &str| {
-            term.write_str(prompt)
-                .and_then(|()| term.read_secure_line())
-                .map_err(|e| {
-                    Error::input(
-                        "passcode",
-                        format!("cannot read it from the terminal: {e}"),
-                        "run in a terminal, or pipe the passcode on stdin",
-                    )
-                })
-        };
-        let first = ask("Passcode for the wake-up page: ")?;
-        if first != ask("The same passcode again: ")? {
-            return Err(Error::input(
-                "passcode",
-                "the two entries differ",
-                "run `meetctl front-door passcode set` again and type the same passcode twice",
-            ));
-        }
-        first
-    } else {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            Error::input(
-                "passcode",
-                format!("cannot read stdin: {e}"),
-                "pipe the passcode as the first line of stdin",
-            )
-        })?;
-        line.truncate(line.trim_end_matches(['\n', '\r']).len());
-        line
-    };
-    if code.is_empty() {
-        return Err(Error::input(
-            "passcode",
-            "is empty",
-            "type it at the prompt, or pipe it as the first line of stdin (there is no passcode flag: it would show in the process list and shell history)",
-        ));
-    }
-    Ok(code)
+    secret_input::read(
+        SecretSource::stdin(),
+        &Ask {
+            key: "passcode",
+            prompt: "Passcode for the wake-up page: ",
+            command: "meetctl front-door passcode set",
+        },
+    )
 }

@@ -10,13 +10,13 @@
 //! instead of the handbook's `register USER meet.jitsi PASSWORD`.
 
 use std::ffi::OsString;
-use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use crate::aws::ecs;
 use crate::aws::exec::{self, ExecContainer, Reply, Secret};
 use crate::config::Auth;
 use crate::error::{Error, Result};
+use crate::secret_input::{self, Ask, SecretSource};
 use crate::Context;
 
 /// docker-jitsi-meet's XMPP domain (`XMPP_DOMAIN`, infra/ecs.tf), where
@@ -38,27 +38,15 @@ pub enum Action {
     List,
 }
 
-/// Where the password of `add` comes from.
-pub enum PasswordSource {
-    /// Asked twice on the terminal, without echo.
-    Terminal,
-    /// The first line of a stream (stdin when it is not a terminal).
-    Reader(Box<dyn BufRead + Send>),
-}
-
 pub struct Options {
     /// The PATH that `session-manager-plugin` is looked up on.
     pub path_var: Option<OsString>,
-    pub password: PasswordSource,
+    pub password: SecretSource,
 }
 
 impl Options {
     pub fn from_process() -> Self {
-        let password = if std::io::stdin().is_terminal() {
-            PasswordSource::Terminal
-        } else {
-            PasswordSource::Reader(Box::new(std::io::BufReader::new(std::io::stdin())))
-        };
+        let password = SecretSource::stdin();
         Options {
             path_var: std::env::var_os("PATH"),
             password,
@@ -213,52 +201,15 @@ async fn prosody_container(ctx: &Context) -> Result<ExecContainer> {
 }
 
 /// The password for `add`: twice on a terminal, once from a stream.
-fn read_password(source: PasswordSource) -> Result<Secret> {
-    let password = match source {
-        PasswordSource::Terminal => {
-            let term = console::Term::stderr();
-            let ask = |prompt: &str| {
-                term.write_str(prompt)
-                    .and_then(|()| term.read_secure_line())
-                    .map_err(|e| {
-                        Error::input(
-                            "password",
-                            format!("cannot read it from the terminal: {e}"),
-                            "run in a terminal, or pipe the password on stdin",
-                        )
-                    })
-            };
-            let first = ask("Password for the new account: ")?;
-            let second = ask("The same password again: ")?;
-            if first != second {
-                return Err(Error::input(
-                    "password",
-                    "the two entries differ",
-                    "run `meetctl users add` again and type the same password twice",
-                ));
-            }
-            first
-        }
-        PasswordSource::Reader(mut reader) => {
-            let mut line = String::new();
-            reader.read_line(&mut line).map_err(|e| {
-                Error::input(
-                    "password",
-                    format!("cannot read stdin: {e}"),
-                    "pipe the password as the first line of stdin",
-                )
-            })?;
-            line.truncate(line.trim_end_matches(['\n', '\r']).len());
-            line
-        }
-    };
-    if password.is_empty() {
-        return Err(Error::input(
-            "password",
-            "is empty",
-            "type it at the prompt, or pipe it as the first line of stdin (there is no password flag: it would show in the process list and shell history)",
-        ));
-    }
+fn read_password(source: SecretSource) -> Result<Secret> {
+    let password = secret_input::read(
+        source,
+        &Ask {
+            key: "password",
+            prompt: "Password for the new account: ",
+            command: "meetctl users add",
+        },
+    )?;
     if password.chars().count() < MIN_PASSWORD_LEN || password.chars().any(char::is_control) {
         return Err(Error::input(
             "password",
@@ -472,8 +423,8 @@ mod tests {
         assert!(parse_accounts(missing).is_empty());
     }
 
-    fn reader(text: &str) -> PasswordSource {
-        PasswordSource::Reader(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())))
+    fn reader(text: &str) -> SecretSource {
+        SecretSource::Reader(Box::new(std::io::Cursor::new(text.as_bytes().to_vec())))
     }
 
     #[test]

@@ -259,6 +259,39 @@ pub async fn eip_public_ip(aws: &Aws) -> String {
     addresses.addresses()[0].public_ip().unwrap().to_string()
 }
 
+/// An SSM parameter's value, if it exists.
+pub async fn parameter(aws: &Aws, name: &str) -> Option<String> {
+    aws.ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.parameter().and_then(|p| p.value().map(String::from)))
+}
+
+/// meetctl's configuration for in-process runs against `endpoint` (the
+/// local AWS, or a fault proxy in front of it), with fast polls.
+pub fn local_config(
+    local: &LocalAws,
+    endpoint: &str,
+    extra: &[(&str, &str)],
+) -> meetctl::config::Config {
+    let mut flags = meetctl::config::FlagValues::default();
+    flags.set("endpoint_url", endpoint.to_string());
+    flags.set("domain", local.field("domain"));
+    flags.set("hosted_zone_id", local.field("hosted_zone_id"));
+    flags.set("poll_interval_ms", "50");
+    for (k, v) in extra {
+        flags.set(k, *v);
+    }
+    meetctl::config::Config::load(&meetctl::config::Inputs {
+        flags,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 /// The schedule infra/'s control_plane module creates, DISABLED.
 pub async fn create_control_schedule(aws: &Aws) {
     aws.scheduler
