@@ -102,6 +102,9 @@ impl Starter for Counting {
 
 struct Door {
     addr: SocketAddr,
+    /// The handler's context: its ledger holds every AWS call it and the
+    /// `up` it started made.
+    ctx: Arc<Context>,
     starter: Arc<Counting>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -123,9 +126,10 @@ impl Door {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let task = tokio::spawn(local::serve(listener, ctx, starter.clone()));
+        let task = tokio::spawn(local::serve(listener, Arc::clone(&ctx), starter.clone()));
         Door {
             addr,
+            ctx,
             starter,
             task,
         }
@@ -342,6 +346,7 @@ async fn a_visit_wakes_the_platform_and_down_puts_the_front_door_back() {
         "up pointed the domain at the NLB: {target}"
     );
     assert_eq!(parameter(&aws, CLAIM).await, None, "the claim is released");
+    assert_policy_allows_every_call(&door);
 
     // Stale DNS: the platform is up, yet a browser still reaches the front door.
     let page = door.get("/TeamSync").await;
@@ -779,4 +784,49 @@ async fn a_browser_wakes_the_platform_and_lands_in_the_room() {
         assert!(out_dir.join(shot).exists(), "{shot}");
     }
     assert_eq!(door.starts(), 1);
+}
+
+/// The front door's function runs with the operator policy
+/// (infra/ `front_door_policy_file` = `meetctl iam-policy`) plus
+/// lambda:InvokeFunction on itself: every AWS call the page, the status
+/// endpoint and the `up` a click started made must be allowed by it.
+/// PutParameter with tags also needs ssm:AddTagsToResource (SSM user guide,
+/// "Tagging Systems Manager parameters"). As in tests/operator_policy.rs,
+/// the conditions are not evaluated (moto does not enforce IAM).
+fn assert_policy_allows_every_call(door: &Door) {
+    let policy = meetctl::policy::document(&meetctl::policy::Scope::from_config(&door.ctx.config));
+    let mut missing = Vec::new();
+    let calls = door.ctx.aws.ledger.calls();
+    for call in calls.keys() {
+        let (service, operation) = call.split_once('.').unwrap();
+        let prefix = match service.to_ascii_lowercase().replace(' ', "").as_str() {
+            "ssm" => "ssm",
+            "ec2" => "ec2",
+            "ecs" => "ecs",
+            "elasticloadbalancingv2" => "elasticloadbalancing",
+            "route53" => "route53",
+            "acm" => "acm",
+            "cloudwatch" => "cloudwatch",
+            "scheduler" => "scheduler",
+            "sts" => continue, // GetCallerIdentity needs no permission
+            other => panic!("no IAM prefix known for {other} ({call})"),
+        };
+        let mut actions = vec![format!("{prefix}:{operation}")];
+        if actions[0] == "ssm:PutParameter" {
+            actions.push("ssm:AddTagsToResource".into());
+        }
+        for action in actions {
+            if meetctl::policy::statements_allowing(&policy, &action).is_empty() {
+                missing.push(action);
+            }
+        }
+    }
+    assert!(
+        calls.keys().any(|c| c.ends_with(".CreateLoadBalancer")),
+        "the wake ran `up` in this context: {calls:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "the front door's calls the operator policy does not allow: {missing:?}\n(all: {calls:?})"
+    );
 }
