@@ -19,7 +19,6 @@ use std::time::Instant;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
 use aws_smithy_types::DateTime;
 use common::{FaultProxy, LocalAws};
-use meetctl::config::{Config, FlagValues, Inputs};
 use meetctl::control::{self, record};
 use meetctl::cost::control_plane::{month, Assumptions};
 use meetctl::cost::Prices;
@@ -78,16 +77,11 @@ async fn last_participant_to_nothing_billable(a: &Assumptions) {
         .unwrap();
     assert!(out.status.success(), "up failed:\n{}", common::text(&out));
 
-    let mut flags = FlagValues::default();
-    flags.set("endpoint_url", proxy.endpoint.clone());
-    flags.set("domain", local.field("domain"));
-    flags.set("hosted_zone_id", local.field("hosted_zone_id"));
-    flags.set("poll_interval_ms", POLL_MS.to_string());
-    let config = Config::load(&Inputs {
-        flags,
-        ..Default::default()
-    })
-    .unwrap();
+    let config = common::local_config(
+        &local,
+        &proxy.endpoint,
+        &[("poll_interval_ms", &POLL_MS.to_string())],
+    );
     let idle_timeout = config.control.idle_timeout.as_secs() as i64;
     let aws = local.aws().await;
     // A meeting of 45 minutes whose last participant left idle_timeout ago.

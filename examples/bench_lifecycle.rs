@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use common::{FaultProxy, LocalAws};
 use meetctl::aws::ssm;
-use meetctl::config::{Config, FlagValues, Inputs};
 use meetctl::{lifecycle, preflight, state, Context};
 
 const SCALE: f64 = 20.0;
@@ -110,16 +109,11 @@ fn timed(proxy: &FaultProxy, local: &LocalAws, command: &str) -> Run {
 /// The older scripts' order: NLB (and wait), then scale (and wait), then
 /// wait for the registration ECS makes; built from meetctl's own steps.
 async fn sequential_up(proxy: &FaultProxy, local: &LocalAws) -> Run {
-    let mut flags = FlagValues::default();
-    flags.set("endpoint_url", proxy.endpoint.clone());
-    flags.set("domain", local.field("domain"));
-    flags.set("hosted_zone_id", local.field("hosted_zone_id"));
-    flags.set("poll_interval_ms", POLL_MS.to_string());
-    let config = Config::load(&Inputs {
-        flags,
-        ..Default::default()
-    })
-    .unwrap();
+    let config = common::local_config(
+        local,
+        &proxy.endpoint,
+        &[("poll_interval_ms", &POLL_MS.to_string())],
+    );
     let aws = meetctl::aws::Aws::connect(&config).await;
     let ctx = Context::new(config, aws, meetctl::output::Reporter::new());
     let (requests, polls_before) = (all_requests(proxy), polls(proxy));

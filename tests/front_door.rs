@@ -39,12 +39,6 @@ const FRONT_DOOR_TARGET: &str = "d-abc1234567.execute-api.us-east-1.amazonaws.co
 /// API Gateway's regional hosted zone in us-east-1.
 const FRONT_DOOR_ZONE: &str = "Z1UJRXOUMOOFQ8";
 
-/// The same timing model as tests/reliability.rs: real-AWS waits (NLB 60 s,
-/// registration 90 s, EIP release 30 s) scaled down 60x.
-const TIMING: &[&str] = &[
-    "--scale", "60", "--t-nlb", "60", "--t-reg", "90", "--t-del", "30",
-];
-
 fn config(local: &LocalAws, endpoint: &str, extra: &[(&str, &str)]) -> Config {
     local_config(local, endpoint, extra)
 }
@@ -252,16 +246,6 @@ async fn http(
         body: body.to_string(),
     }
 }
-
-const UP_STEPS: &[&str] = &[
-    "preflight",
-    "lock",
-    "elastic-ip",
-    "load-balancer",
-    "dns",
-    "task",
-    "targets",
-];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visit_wakes_the_platform_and_down_puts_the_front_door_back() {
@@ -585,7 +569,7 @@ async fn concurrent_clicks_run_up_once_and_a_budget_refusal_is_shown() {
 /// harness/fault_proxy.py).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn click_to_ready_under_the_timing_model() {
-    let local = LocalAws::start_with(&["--task-start-delay", "0.75"]);
+    let local = LocalAws::start_with(&["--task-start-delay", TASK_START_DELAY]);
     let proxy = FaultProxy::start(&local, TIMING);
     let aws = local.aws().await;
     deploy_front_door(&aws).await;
@@ -737,7 +721,7 @@ async fn a_browser_wakes_the_platform_and_lands_in_the_room() {
             "{tool} is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does)"
         );
     }
-    let local = LocalAws::start_with(&["--task-start-delay", "0.75"]);
+    let local = LocalAws::start_with(&["--task-start-delay", TASK_START_DELAY]);
     let proxy = FaultProxy::start(&local, TIMING);
     let aws = local.aws().await;
     deploy_front_door(&aws).await;

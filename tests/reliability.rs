@@ -11,23 +11,6 @@ use std::process::{Command, Stdio};
 use common::*;
 use meetctl::aws::Aws;
 
-/// Real-AWS waits (NLB 60 s, registration 90 s, task start 45 s, EIP release
-/// after an NLB delete 30 s) scaled down 60x, so every step takes long enough
-/// for a kill to land on its boundary.
-const TIMING: &[&str] = &[
-    "--scale", "60", "--t-nlb", "60", "--t-reg", "90", "--t-del", "30",
-];
-const TASK_START_DELAY: &str = "0.75";
-
-const UP_STEPS: &[&str] = &[
-    "preflight",
-    "lock",
-    "elastic-ip",
-    "load-balancer",
-    "dns",
-    "task",
-    "targets",
-];
 const DOWN_STEPS: &[&str] = &["preflight", "lock", "scale-to-zero", "dns", "load-balancer"];
 
 fn through(proxy: &FaultProxy, local: &LocalAws) -> Command {
@@ -124,16 +107,8 @@ async fn assert_converged_up(aws: &Aws, context: &str) {
 async fn assert_converged_down(aws: &Aws, context: &str) {
     let inv = inventory(aws).await;
     assert!(is_clean(&inv), "{context}: {inv:?}");
-    let services = aws
-        .ecs
-        .describe_services()
-        .cluster(format!("{PROJECT}-cluster"))
-        .services(format!("{PROJECT}-service"))
-        .send()
-        .await
-        .unwrap();
     assert!(
-        services.services()[0].load_balancers().is_empty(),
+        our_service(aws).await.load_balancers().is_empty(),
         "{context}: the service still carries target groups"
     );
 }

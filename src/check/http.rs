@@ -49,34 +49,71 @@ pub fn request(path: &str, host: &str, connection: &str, extra: &[(&str, &str)])
     r.into_bytes()
 }
 
-/// Reads the status line and headers; returns them and the bytes read past them.
-pub async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<(Response, Vec<u8>)> {
+/// An HTTP/1 message's head as read off the wire.
+pub struct Head {
+    /// The request or status line.
+    pub first_line: String,
+    /// Header names as sent, values trimmed.
+    pub headers: Vec<(String, String)>,
+    /// Bytes read past the blank line ending the head.
+    pub rest: Vec<u8>,
+}
+
+/// Reads up to the blank line that ends a message's head, at most
+/// `max_bytes`. A `peer` ("server", "client") that closes first is
+/// UnexpectedEof; a longer head is InvalidData.
+pub async fn read_message_head<S: AsyncRead + Unpin>(
+    s: &mut S,
+    max_bytes: usize,
+    peer: &str,
+) -> io::Result<Head> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        if buf.len() > MAX_HEAD {
-            return Err(invalid("response headers longer than 64 KiB"));
+        if buf.len() > max_bytes {
+            return Err(invalid(format!(
+                "headers longer than {} KiB",
+                max_bytes / 1024
+            )));
         }
         let n = s.read(&mut chunk).await?;
         if n == 0 {
+            let when = if buf.is_empty() {
+                "without answering"
+            } else {
+                "in the middle of its headers"
+            };
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                if buf.is_empty() {
-                    "the server closed the connection without answering"
-                } else {
-                    "the server closed the connection in the middle of its headers"
-                },
+                format!("the {peer} closed the connection {when}"),
             ));
         }
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let rest = buf[end + 4..].to_vec();
     let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
+    let first_line = lines.next().unwrap_or_default().to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Head {
+        first_line,
+        headers,
+        rest: buf[end + 4..].to_vec(),
+    })
+}
+
+/// Reads the status line and headers; returns them and the bytes read past them.
+pub async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<(Response, Vec<u8>)> {
+    let Head {
+        first_line: status_line,
+        headers,
+        rest,
+    } = read_message_head(s, MAX_HEAD, "server").await?;
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     let status = parts
@@ -84,10 +121,6 @@ pub async fn read_head<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<(Response,
         .and_then(|s| s.parse::<u16>().ok())
         .filter(|_| version.starts_with("HTTP/1."))
         .ok_or_else(|| invalid(format!("not an HTTP response: {status_line:?}")))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
     Ok((
         Response {
             status,

@@ -6,6 +6,7 @@
 //! when present: a stand-in for API Gateway's `requestContext.http.sourceIp`,
 //! which API Gateway computes itself (clients cannot set it there).
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::{handle, BoxFuture, Request, Response, Starter};
+use crate::check::http::read_message_head;
 use crate::error::Result;
 use crate::Context;
 
@@ -90,31 +92,23 @@ async fn read_request(
     stream: &mut TcpStream,
     peer: SocketAddr,
 ) -> std::io::Result<Option<Request>> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
+    let head = match read_message_head(stream, MAX_HEAD, "client").await {
+        Ok(head) => head,
+        Err(e) if matches!(e.kind(), ErrorKind::UnexpectedEof | ErrorKind::InvalidData) => {
+            return Ok(None)
         }
-        if buf.len() > MAX_HEAD {
-            return Ok(None);
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(None);
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        Err(e) => return Err(e),
     };
-    let head = String::from_utf8_lossy(&buf[..end]).to_string();
-    let mut body = buf[end + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or_default().split(' ');
+    let mut body = head.rest;
+    let mut chunk = [0u8; 4096];
+    let mut first = head.first_line.split(' ');
     let (Some(method), Some(target)) = (first.next(), first.next()) else {
         return Ok(None);
     };
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+    let headers: Vec<(String, String)> = head
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect();
     let length = headers
         .iter()

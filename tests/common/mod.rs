@@ -259,6 +259,26 @@ pub async fn eip_public_ip(aws: &Aws) -> String {
     addresses.addresses()[0].public_ip().unwrap().to_string()
 }
 
+/// The timing model of the fault proxy (harness/fault_proxy.py): real-AWS
+/// waits (NLB 60 s, registration 90 s, EIP release after an NLB delete 30 s)
+/// scaled down 60x, so every step takes long enough for a kill to land on
+/// its boundary. The emulator's task start (45 s scaled) is TASK_START_DELAY.
+pub const TIMING: &[&str] = &[
+    "--scale", "60", "--t-nlb", "60", "--t-reg", "90", "--t-del", "30",
+];
+pub const TASK_START_DELAY: &str = "0.75";
+
+/// The steps every `up` that creates the platform reports, in order.
+pub const UP_STEPS: &[&str] = &[
+    "preflight",
+    "lock",
+    "elastic-ip",
+    "load-balancer",
+    "dns",
+    "task",
+    "targets",
+];
+
 /// An SSM parameter's value, if it exists.
 pub async fn parameter(aws: &Aws, name: &str) -> Option<String> {
     aws.ssm
